@@ -1,0 +1,1 @@
+"""Receipt & invoice workbench: read documents offline, validate, review and export bookkeeping rows."""
