@@ -5,7 +5,7 @@ from schemas.invoice import Invoice
 from schemas.lines import LineItem, Party, TaxLine
 from schemas.receipt import Receipt
 from schemas.result import DocType, DocumentResult, Issue, Severity
-from schemas.source import Page, SourceDocument, TextLine
+from schemas.source import Page, PageText, SourceDocument, TextLine
 
 __all__ = [
     "DocType",
@@ -16,6 +16,7 @@ __all__ = [
     "LineItem",
     "Origin",
     "Page",
+    "PageText",
     "Party",
     "Receipt",
     "Severity",

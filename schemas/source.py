@@ -38,3 +38,15 @@ class SourceDocument(BaseModel):
     pages: list[Page]
     xml: bytes | None = None
     xml_name: str | None = None
+
+
+class PageText(BaseModel):
+    """The text of one page as extractors see it: lines with boxes, page size, and where it came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int = Field(ge=1)
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    lines: list[TextLine]
+    origin: str = Field(default="ocr", pattern="^(ocr|text)$")

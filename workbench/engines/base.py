@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from typing import Literal
+
 from schemas import DocType, Invoice, Receipt, SourceDocument
 from workbench.config import Settings
 from workbench.errors import ConfigError
@@ -14,12 +16,11 @@ class Engine(Protocol):
 
     name: str
 
-    def read(self, source: SourceDocument, doc_type: DocType) -> Receipt | Invoice:
-        """Return the document's fields; raise EngineError on failure, never return an empty guess."""
-        ...
+    def read(self, source: SourceDocument, doc_type: DocType | Literal["auto"]) -> Receipt | Invoice:
+        """Return the document's fields (with `auto`, the engine tells a receipt from an invoice).
 
-    def classify(self, source: SourceDocument) -> DocType:
-        """Tell a receipt from an invoice (for `--doc-type auto`)."""
+        Raise EngineError on failure; never return an empty guess.
+        """
         ...
 
 

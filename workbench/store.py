@@ -1,0 +1,312 @@
+"""SQLite store (WAL): documents with their original and current reading, page images, and the audit trail."""
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from schemas import DocumentResult, Invoice, Issue, Receipt
+from workbench.errors import ConflictError, StoreError
+
+Status = Literal["needs_review", "approved", "rejected", "failed"]
+STATUSES: tuple[Status, ...] = ("needs_review", "approved", "rejected", "failed")
+
+_SCHEMA_VERSION = 1
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        file_name TEXT NOT NULL,
+        doc_type TEXT,
+        engine TEXT NOT NULL,
+        status TEXT NOT NULL,
+        pages INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        original_json TEXT,
+        current_json TEXT,
+        issues_json TEXT NOT NULL DEFAULT '[]',
+        version INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE pages (
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        image BLOB NOT NULL,
+        PRIMARY KEY (document_id, number)
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER REFERENCES documents(id) ON DELETE CASCADE,
+        action TEXT NOT NULL,
+        field TEXT,
+        old_value TEXT,
+        new_value TEXT,
+        user TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX audit_document ON audit(document_id);
+    CREATE INDEX documents_status ON documents(status);
+    """,
+}
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """A stored page: its number, size in pixels and encoded image (JPEG or PNG bytes)."""
+
+    number: int
+    width: int
+    height: int
+    image: bytes
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as stored: the original reading, the current one (with corrections) and its state."""
+
+    id: int
+    content_hash: str
+    file_name: str
+    doc_type: str | None
+    engine: str
+    status: Status
+    pages: int
+    error: str | None
+    original: Receipt | Invoice | None
+    current: Receipt | Invoice | None
+    issues: list[Issue]
+    version: int
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One recorded change: a field correction, a status change, an import or an export."""
+
+    id: int
+    document_id: int | None
+    action: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    user: str
+    at: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _document_from_json(doc_type: str | None, text: str | None) -> Receipt | Invoice | None:
+    if text is None:
+        return None
+    model = Invoice if doc_type == "invoice" else Receipt
+    return model.model_validate_json(text)
+
+
+class Store:
+    """The workbench database. One instance may be shared by threads; each call is one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot open the database {self.path}: {error}") from error
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            for version in range(current + 1, _SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version}")
+
+    def has_hash(self, content_hash: str) -> bool:
+        """True when a file with this content was imported and read (failed reads do not count)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM documents WHERE content_hash = ? AND status != 'failed'", (content_hash,)
+            ).fetchone()
+        return row is not None
+
+    def add(self, result: DocumentResult, pages: list[PageImage], user: str, status: Status | None = None) -> int:
+        """Store one read document with its page images in one transaction; returns its id.
+
+        A file already stored with the same content hash is kept as it is (its corrections survive) and
+        its id is returned, unless the earlier attempt failed, in which case this reading replaces it.
+        """
+        if result.content_hash is None:
+            raise StoreError(f"{result.file}: a result without a content hash cannot be stored")
+        if status is None:
+            status = "failed" if result.error else "needs_review"
+        document_json = result.document.model_dump_json() if result.document is not None else None
+        issues_json = json.dumps([issue.model_dump() for issue in result.issues])
+        now = _now()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT id, status FROM documents WHERE content_hash = ?", (result.content_hash,)
+            ).fetchone()
+            if row is not None and row["status"] != "failed":
+                return int(row["id"])
+            if row is not None:
+                db.execute("DELETE FROM documents WHERE id = ?", (row["id"],))
+            cursor = db.execute(
+                "INSERT INTO documents (content_hash, file_name, doc_type, engine, status, pages, error,"
+                " original_json, current_json, issues_json, version, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                (result.content_hash, result.file, result.doc_type, result.engine, status, result.pages,
+                 result.error, document_json, document_json, issues_json, now, now),
+            )
+            document_id = int(cursor.lastrowid)
+            db.executemany(
+                "INSERT INTO pages (document_id, number, width, height, image) VALUES (?, ?, ?, ?, ?)",
+                [(document_id, p.number, p.width, p.height, p.image) for p in pages],
+            )
+            db.execute(
+                "INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                " VALUES (?, 'import', NULL, NULL, ?, ?, ?)",
+                (document_id, result.file, user, now),
+            )
+        return document_id
+
+    def get(self, document_id: int) -> StoredDocument:
+        """The stored document with this id; StoreError if there is none."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"there is no document {document_id} in {self.path}")
+        return self._stored(row)
+
+    def list(self, statuses: tuple[Status, ...] | None = None) -> list[StoredDocument]:
+        """All stored documents, oldest first, optionally only those with one of `statuses`."""
+        query = "SELECT * FROM documents"
+        params: tuple[Any, ...] = ()
+        if statuses:
+            query += f" WHERE status IN ({', '.join('?' for _ in statuses)})"
+            params = tuple(statuses)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+        return [self._stored(row) for row in rows]
+
+    def page(self, document_id: int, number: int) -> PageImage | None:
+        """A stored page image, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT number, width, height, image FROM pages WHERE document_id = ? AND number = ?",
+                (document_id, number),
+            ).fetchone()
+        return None if row is None else PageImage(row["number"], row["width"], row["height"], bytes(row["image"]))
+
+    def update(self, document_id: int, expected_version: int, user: str, *,
+               current: Receipt | Invoice | None = None, issues: list[Issue] | None = None,
+               status: Status | None = None, changes: list[tuple[str, str | None, str | None]] = ()) -> StoredDocument:
+        """Save a new current reading and/or status if nobody saved since `expected_version`.
+
+        `changes` are (field, old value, new value) rows written to the audit trail in the same transaction.
+        Raises ConflictError when the stored version moved on: the caller reloads and tries again.
+        """
+        now = _now()
+        with self._transaction() as db:
+            row = db.execute("SELECT version FROM documents WHERE id = ?", (document_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"there is no document {document_id} in {self.path}")
+            if row["version"] != expected_version:
+                raise ConflictError(
+                    f"document {document_id} was changed by someone else (version {row['version']}, you had"
+                    f" {expected_version}); reload it and apply your change again"
+                )
+            sets = ["version = version + 1", "updated_at = ?"]
+            params: list[Any] = [now]
+            if current is not None:
+                sets.append("current_json = ?")
+                params.append(current.model_dump_json())
+            if issues is not None:
+                sets.append("issues_json = ?")
+                params.append(json.dumps([issue.model_dump() for issue in issues]))
+            if status is not None:
+                sets.append("status = ?")
+                params.append(status)
+            db.execute(f"UPDATE documents SET {', '.join(sets)} WHERE id = ?", (*params, document_id))
+            db.executemany(
+                "INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(document_id, "status" if field == "status" else "correct", field, old, new, user, now)
+                 for field, old, new in changes],
+            )
+        return self.get(document_id)
+
+    def record(self, action: str, user: str, document_id: int | None = None, field: str | None = None,
+               old_value: str | None = None, new_value: str | None = None) -> None:
+        """Append one entry to the audit trail (for example an export)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (document_id, action, field, old_value, new_value, user, _now()),
+            )
+
+    def audit(self, document_id: int | None = None) -> list[AuditEntry]:
+        """The audit trail, oldest first, for one document or for all."""
+        query = "SELECT * FROM audit"
+        params: tuple[Any, ...] = ()
+        if document_id is not None:
+            query += " WHERE document_id = ?"
+            params = (document_id,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+        return [AuditEntry(r["id"], r["document_id"], r["action"], r["field"], r["old_value"], r["new_value"],
+                           r["user"], r["at"]) for r in rows]
+
+    @staticmethod
+    def _stored(row: sqlite3.Row) -> StoredDocument:
+        return StoredDocument(
+            id=row["id"],
+            content_hash=row["content_hash"],
+            file_name=row["file_name"],
+            doc_type=row["doc_type"],
+            engine=row["engine"],
+            status=row["status"],
+            pages=row["pages"],
+            error=row["error"],
+            original=_document_from_json(row["doc_type"], row["original_json"]),
+            current=_document_from_json(row["doc_type"], row["current_json"]),
+            issues=[Issue.model_validate(item) for item in json.loads(row["issues_json"])],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
