@@ -1,5 +1,7 @@
 """SQLite store (WAL): documents with their original and current reading, page images, and the audit trail."""
 
+from __future__ import annotations
+
 import datetime as dt
 import json
 import sqlite3
@@ -16,7 +18,7 @@ from workbench.errors import ConflictError, StoreError
 Status = Literal["needs_review", "approved", "rejected", "failed"]
 STATUSES: tuple[Status, ...] = ("needs_review", "approved", "rejected", "failed")
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE documents (
@@ -56,7 +58,22 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX audit_document ON audit(document_id);
     CREATE INDEX documents_status ON documents(status);
     """,
+    2: """
+    ALTER TABLE documents ADD COLUMN phash TEXT;
+    CREATE TABLE mappings (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        account_code TEXT,
+        tax_code TEXT,
+        contra_account TEXT,
+        user TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    """,
 }
+
+MappingKind = Literal["merchant", "category"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,20 @@ class StoredDocument:
     issues: list[Issue]
     version: int
     created_at: str
+    updated_at: str
+    phash: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A remembered booking rule: the accounts to use for one merchant (normalised name) or category."""
+
+    kind: MappingKind
+    key: str
+    account_code: str | None
+    tax_code: str | None
+    contra_account: str | None
+    user: str
     updated_at: str
 
 
@@ -164,11 +195,19 @@ class Store:
             ).fetchone()
         return row is not None
 
-    def add(self, result: DocumentResult, pages: list[PageImage], user: str, status: Status | None = None) -> int:
+    def find_hash(self, content_hash: str) -> int | None:
+        """The id of the document stored with this content hash (failed reads included), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT id FROM documents WHERE content_hash = ?", (content_hash,)).fetchone()
+        return None if row is None else int(row["id"])
+
+    def add(self, result: DocumentResult, pages: list[PageImage], user: str, status: Status | None = None,
+            phash: str | None = None) -> int:
         """Store one read document with its page images in one transaction; returns its id.
 
         A file already stored with the same content hash is kept as it is (its corrections survive) and
         its id is returned, unless the earlier attempt failed, in which case this reading replaces it.
+        `phash` is the perceptual hash of the first page, used to find near-identical images.
         """
         if result.content_hash is None:
             raise StoreError(f"{result.file}: a result without a content hash cannot be stored")
@@ -187,10 +226,10 @@ class Store:
                 db.execute("DELETE FROM documents WHERE id = ?", (row["id"],))
             cursor = db.execute(
                 "INSERT INTO documents (content_hash, file_name, doc_type, engine, status, pages, error,"
-                " original_json, current_json, issues_json, version, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                " original_json, current_json, issues_json, version, created_at, updated_at, phash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (result.content_hash, result.file, result.doc_type, result.engine, status, result.pages,
-                 result.error, document_json, document_json, issues_json, now, now),
+                 result.error, document_json, document_json, issues_json, now, now, phash),
             )
             document_id = int(cursor.lastrowid)
             db.executemany(
@@ -292,6 +331,47 @@ class Store:
         return [AuditEntry(r["id"], r["document_id"], r["action"], r["field"], r["old_value"], r["new_value"],
                            r["user"], r["at"]) for r in rows]
 
+    def set_mapping(self, kind: MappingKind, key: str, user: str, *, account_code: str | None,
+                    tax_code: str | None = None, contra_account: str | None = None) -> Mapping:
+        """Remember (or replace) the accounts for one merchant or category; recorded in the audit trail."""
+        if kind not in ("merchant", "category"):
+            raise StoreError(f"a mapping is for a 'merchant' or a 'category', not {kind!r}")
+        if not key.strip():
+            raise StoreError(f"a {kind} mapping needs a {kind} name")
+        now = _now()
+        with self._transaction() as db:
+            old = db.execute("SELECT account_code, tax_code, contra_account FROM mappings WHERE kind = ? AND key = ?",
+                             (kind, key)).fetchone()
+            db.execute(
+                "INSERT OR REPLACE INTO mappings (kind, key, account_code, tax_code, contra_account, user, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, key, account_code, tax_code, contra_account, user, now),
+            )
+            db.execute(
+                "INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                " VALUES (NULL, 'mapping', ?, ?, ?, ?, ?)",
+                (f"{kind}:{key}", None if old is None else json.dumps(list(old)),
+                 json.dumps([account_code, tax_code, contra_account]), user, now),
+            )
+        return Mapping(kind, key, account_code, tax_code, contra_account, user, now)
+
+    def delete_mapping(self, kind: MappingKind, key: str, user: str) -> None:
+        """Forget the accounts remembered for one merchant or category; recorded in the audit trail."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM mappings WHERE kind = ? AND key = ?", (kind, key))
+            db.execute(
+                "INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                " VALUES (NULL, 'mapping', ?, NULL, NULL, ?, ?)",
+                (f"{kind}:{key}", user, _now()),
+            )
+
+    def mappings(self) -> list[Mapping]:
+        """Every remembered mapping, by kind and key."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM mappings ORDER BY kind, key").fetchall()
+        return [Mapping(r["kind"], r["key"], r["account_code"], r["tax_code"], r["contra_account"], r["user"],
+                        r["updated_at"]) for r in rows]
+
     @staticmethod
     def _stored(row: sqlite3.Row) -> StoredDocument:
         return StoredDocument(
@@ -309,4 +389,5 @@ class Store:
             version=row["version"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            phash=row["phash"],
         )

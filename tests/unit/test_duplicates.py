@@ -1,0 +1,92 @@
+"""Duplicates: same supplier+date+total, same number, near-identical page image; names compared loosely."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from PIL import Image, ImageDraw
+
+from schemas import DocumentResult, Extracted, Invoice, Party, Receipt
+from workbench.duplicates import find_duplicates, image_hash, name_key
+from workbench.store import Store
+
+
+def _receipt(merchant: str, date: str, total: str, number: str | None = None) -> Receipt:
+    return Receipt(merchant_name=Extracted(value=merchant), date=Extracted(value=dt.date.fromisoformat(date)),
+                   total=Extracted(value=Decimal(total)), receipt_number=Extracted(value=number))
+
+
+def _invoice(seller: str, number: str, total: str) -> Invoice:
+    return Invoice(seller=Party(name=Extracted(value=seller)), invoice_number=Extracted(value=number),
+                   grand_total=Extracted(value=Decimal(total)), issue_date=Extracted(value=dt.date(2024, 1, 2)))
+
+
+def _page(seed: int) -> Image.Image:
+    image = Image.new("RGB", (300, 400), "white")
+    draw = ImageDraw.Draw(image)
+    for row in range(12):
+        width = 60 + (row * 37 + seed * 53) % 200
+        draw.rectangle((20, 20 + row * 30, 20 + width, 34 + row * 30), fill="black")
+    return image
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    yield store
+    store.close()
+
+
+def _add(store: Store, number: int, document: Receipt | Invoice, phash: str | None = None) -> int:
+    kind = "invoice" if isinstance(document, Invoice) else "receipt"
+    result = DocumentResult(file=f"f{number}", doc_type=kind, engine="fake", document=document,
+                            content_hash=f"{number:064d}")
+    return store.add(result, [], "ann", phash=phash)
+
+
+def test_name_key_ignores_case_punctuation_legal_form_and_registration():
+    assert name_key("99 Speed Mart S/B (519537-X)") == name_key("99 SPEED MART")
+    assert name_key("Müller GmbH") == name_key("MULLER")
+    assert name_key("ACME Sdn. Bhd.") == name_key("acme sdn bhd")
+    assert name_key("ACME") != name_key("ACNE")
+    assert name_key("(...)") is None and name_key(None) is None
+
+
+def test_same_supplier_date_and_total_is_a_likely_duplicate(store):
+    a = _add(store, 1, _receipt("ACME SDN BHD", "2018-12-25", "9.00"))
+    b = _add(store, 2, _receipt("Acme Sdn. Bhd.", "2018-12-25", "9.00"))
+    _add(store, 3, _receipt("ACME SDN BHD", "2018-12-25", "9.10"))
+    _add(store, 4, _receipt("ACME SDN BHD", "2018-12-26", "9.00"))
+    found = find_duplicates(store.list())
+    assert set(found) == {a, b}
+    assert [(d.other_id, d.kind) for d in found[a]] == [(b, "same_total")]
+    assert "2018-12-25" in found[b][0].reason
+
+
+def test_same_invoice_number_from_the_same_supplier(store):
+    a = _add(store, 1, _invoice("Lieferant GmbH", "RE-471102", "100.00"))
+    b = _add(store, 2, _invoice("LIEFERANT", "re 471102", "90.00"))
+    _add(store, 3, _invoice("Other AG", "RE-471102", "100.00"))
+    found = find_duplicates(store.list())
+    assert set(found) == {a, b}
+    assert found[a][0].kind == "same_number"
+
+
+def test_near_identical_page_images_by_perceptual_hash(store):
+    original = _page(1)
+    rescanned = original.resize((290, 390)).rotate(0.5, fillcolor="white")
+    other = _page(7)
+    a = _add(store, 1, _receipt("A", "2020-01-01", "1.00"), image_hash(original))
+    b = _add(store, 2, _receipt("B", "2021-01-01", "2.00"), image_hash(rescanned))
+    c = _add(store, 3, _receipt("C", "2022-01-01", "3.00"), image_hash(other))
+    found = find_duplicates(store.list())
+    assert [d.other_id for d in found[a]] == [b]
+    assert found[b][0].kind == "same_image"
+    assert c not in found
+
+
+def test_unread_documents_and_missing_fields_are_not_matched(store):
+    _add(store, 1, _receipt("ACME", "2018-12-25", "9.00"))
+    store.add(DocumentResult(file="bad", engine="fake", error="bad: corrupt", content_hash="f" * 64), [], "ann")
+    _add(store, 2, Receipt(merchant_name=Extracted(value="ACME"), total=Extracted(value=Decimal("9.00"))))
+    assert find_duplicates(store.list()) == {}
