@@ -1,0 +1,1 @@
+"""Golden tests: the committed samples through the whole pipeline, compared with stored results."""
