@@ -1,0 +1,126 @@
+"""AppTest of the import, export, dashboard, mappings and audit pages, each on a seeded temporary database."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from schemas import Receipt, SourceDocument
+from workbench.engines import register
+from workbench.store import Store
+
+from tests.app.conftest import add, invoice, receipt
+
+
+class FakeEngine:
+    """Reads every page as the same receipt, at once."""
+
+    name = "fake"
+
+    def read(self, source: SourceDocument, doc_type: str) -> Receipt:
+        return receipt()
+
+
+@pytest.fixture(autouse=True)
+def fake_engine() -> None:
+    register("fake", lambda settings: FakeEngine())
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 400), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _texts(at, kind: str) -> str:
+    return "\n".join(element.value for element in at.get(kind))
+
+
+def test_upload_reads_each_file_and_names_the_ones_that_fail(store: Store, app) -> None:
+    at = app("upload").run()
+    at.sidebar.selectbox[0].set_value("fake")
+    at.file_uploader[0].set_value([("shop.png", _png(), "image/png"), ("empty.jpg", b"", "image/jpeg"),
+                                   ("page.jpg", b"<html>not an image</html>", "image/jpeg")])
+    at.run()
+    assert not at.exception
+    assert "shop\\.png" in _texts(at, "success")
+    errors = _texts(at, "error")
+    assert "empty\\.jpg" in errors and "page\\.jpg" in errors
+    assert at.get("progress")
+    stored = {document.file_name: document for document in store.list()}
+    assert stored["shop.png"].status == "needs_review"
+    assert stored["shop.png"].current.merchant_name.value == "ACME SDN BHD"
+
+
+def test_upload_warns_before_a_local_vlm_runs_on_a_cpu(store: Store, app, monkeypatch) -> None:
+    monkeypatch.setattr("pathlib.Path.exists", lambda self: False)
+    at = app("upload").run()
+    at.sidebar.selectbox[0].set_value("qwen3-vl").run()
+    assert "No GPU was found" in _texts(at, "warning")
+
+
+def test_export_offers_the_approved_documents_and_records_the_export(store: Store, app) -> None:
+    approved = add(store, "a.jpg", receipt(), status="approved")
+    add(store, "b.jpg", receipt(merchant="OTHER"))
+    at = app("export").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["File"]) == ["a.jpg"]
+    button = at.get("download_button")[0]
+    assert button.label == "Download Excel workbook" and not button.proto.disabled
+    button.click().run()
+    exports = [entry for entry in store.audit(approved) if entry.action == "export"]
+    assert exports and exports[0].field == "xlsx" and exports[0].user == "tester"
+
+
+def test_csv_export_without_account_codes_says_what_is_missing(store: Store, app) -> None:
+    add(store, "a.jpg", receipt(), status="approved")
+    at = app("export").run()
+    assert "a\\.jpg" in _texts(at, "error")
+    assert at.get("download_button")[1].proto.disabled
+
+
+def test_csv_export_uses_the_mapped_accounts(store: Store, app) -> None:
+    add(store, "a.jpg", receipt(), status="approved")
+    store.set_mapping("category", "*", "tester", account_code="6300", tax_code="INPUT", contra_account="1600")
+    at = app("export").run()
+    assert not _texts(at, "error")
+    assert not at.get("download_button")[1].proto.disabled
+
+
+def test_dashboard_counts_statuses_and_totals_by_month_and_currency(store: Store, app) -> None:
+    add(store, "a.jpg", receipt(total="9.00"), status="approved")
+    add(store, "b.jpg", receipt(merchant="OTHER", total="1.50"))
+    add(store, "c.xml", invoice())
+    add(store, "d.jpg", None, error="d.jpg: not an image")
+    at = app("dashboard").run()
+    assert not at.exception
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics == {"Needs review": "2", "Approved": "1", "Rejected": "0", "Could not be read": "1"}
+    totals = at.dataframe[0].value
+    assert totals.to_dict("records") == [
+        {"Month": "2018-12", "Currency": "MYR", "Total": 10.5, "Documents": 2},
+        {"Month": "2024-03", "Currency": "EUR", "Total": 119.0, "Documents": 1},
+    ]
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+
+
+def test_mappings_are_saved_and_remembered(store: Store, app) -> None:
+    add(store, "a.jpg", receipt())
+    at = app("mappings").run()
+    frame = at.dataframe[0].value
+    keys = list(frame["Merchant or category"])
+    assert keys == ["receipt", "invoice", "*", "ACME SDN BHD"]
+    at.session_state["mappings-editor"] = {"edited_rows": {3: {"Account code": "6300"}}, "added_rows": [],
+                                           "deleted_rows": []}
+    at.button[0].click().run()
+    assert [(m.kind, m.key, m.account_code) for m in store.mappings()] == [("merchant", "ACME SDN BHD", "6300")]
+    assert "1 mapping changed" in _texts(at, "success")
+
+
+def test_audit_page_lists_changes_and_exports_them_safely(store: Store, app) -> None:
+    document_id = add(store, "a.jpg", receipt())
+    store.record("correct", "=cmd|' /C calc'!A0", document_id, "total", "9.00", "10.00")
+    at = app("audit").run()
+    frame = at.dataframe[0].value
+    assert list(frame["What"]) == ["correct", "import"]
+    assert frame.iloc[0]["New value"] == "10.00"

@@ -1,0 +1,64 @@
+"""Import page: drop receipts and invoices, read each with the chosen engine, and see each result as it lands."""
+
+import platform
+from pathlib import Path
+
+import streamlit as st
+
+from workbench.engines import available_engines
+from workbench.ui import resources
+from workbench.ui.importing import Outcome, offer_samples, read_files, show_outcome
+
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "webp", "bmp", "pdf", "xml"]
+LOCAL_VLM_ENGINES = {"qwen3-vl"}
+_DONE = "upload_outcomes"
+
+
+def _has_accelerator() -> bool:
+    # Checked without importing torch (only workbench.engines may): an NVIDIA driver, or Apple silicon.
+    return Path("/proc/driver/nvidia/version").exists() or (
+        platform.system() == "Darwin" and platform.machine() == "arm64")
+
+
+settings = resources.settings()
+store = resources.store()
+
+with st.sidebar:
+    engines = available_engines()
+    engine_name = st.selectbox("Reading engine", engines,
+                               index=engines.index(settings.engine) if settings.engine in engines else 0,
+                               help="ocr: the embedded OCR reader (fast on a CPU). qwen3-vl: a local vision-language"
+                                    " model. openai: an OpenAI-compatible server such as vLLM.")
+    doc_type = st.radio("Document type", ["auto", "receipt", "invoice"], horizontal=True,
+                        help="auto tells receipts from invoices; XML e-invoices are always read from their XML.")
+
+st.title("Import documents")
+st.caption("Receipts and invoices as JPG, PNG, TIFF, WebP, BMP or PDF (multi-page included), or XML e-invoices."
+           f" Up to {settings.max_file_mb:g} MB and {settings.max_pages} pages each. Files already imported are"
+           " recognised by their content and not read twice.")
+
+if engine_name in LOCAL_VLM_ENGINES and not _has_accelerator():
+    st.warning("No GPU was found: the vision-language model would run on the CPU and take minutes per page."
+               " The ocr engine reads a receipt in about a second.", icon=":material/warning:")
+
+if not store.list():
+    offer_samples(store, settings)
+
+uploads = st.file_uploader("Drop files here", type=UPLOAD_TYPES, accept_multiple_files=True,
+                           label_visibility="collapsed")
+done: dict[str, Outcome] = st.session_state.setdefault(_DONE, {})
+if uploads:
+    for upload in uploads:
+        if upload.file_id in done:
+            show_outcome(done[upload.file_id])
+    waiting = [upload for upload in uploads if upload.file_id not in done]
+    if waiting:
+        engine = resources.engine(engine_name)
+        outcomes = read_files(((upload.name, upload.getvalue()) for upload in waiting), len(waiting), store, engine,
+                              settings, doc_type)
+        for upload, outcome in zip(waiting, outcomes, strict=True):
+            done[upload.file_id] = outcome
+    read = [done[upload.file_id] for upload in uploads if upload.file_id in done]
+    failed = sum(outcome.error is not None for outcome in read)
+    st.caption(f"{len(read) - failed} of {len(read)} read; {failed} could not be read."
+               " Open the Review page to check and approve them.")
