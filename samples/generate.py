@@ -1375,8 +1375,8 @@ def generate_samples(out_dir: Path = SAMPLES_DIR, seed: int = 2026) -> list[Gene
 
     rng = rng_for("invoice_fr_fax.tiff")
     invoice = make_invoice(rng, "fr-FR", item_count=6)
-    pages = [scan(draw_sheet(sheet, dpi=200), rng, strength=0.3).point(lambda v: 255 if v > 150 else 0).convert("1")
-             for sheet in invoice_sheets(invoice, rng, pages=2)]
+    pages = [scan(draw_sheet(sheet, dpi=200), rng, strength=0.3).resize((1654, 2339))
+             .point(lambda v: 255 if v > 150 else 0).convert("1") for sheet in invoice_sheets(invoice, rng, pages=2)]
     path = out_dir / "invoice_fr_fax.tiff"
     pages[0].save(path, "TIFF", compression="group4", save_all=True, append_images=pages[1:], dpi=(200, 200))
     docs.append(GeneratedDocument(path, "invoice", "fr-FR", invoice.expected(),
