@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from schemas import Invoice, Receipt
+from schemas import Extracted, Invoice, Receipt
 from workbench.errors import WorkbenchError
 from workbench.store import Status, Store, StoredDocument
 from workbench.validate import validate
@@ -20,7 +20,11 @@ def field_value(document: Receipt | Invoice, field: str) -> Any:
     """The value of a dotted field path such as `total` or `seller.name`."""
     node: Any = document
     for part in field.split("."):
+        if part not in getattr(type(node), "model_fields", {}):
+            raise InvalidValueError(f"{field!r} is not a field of a {type(document).__name__.lower()}")
         node = getattr(node, part)
+    if not isinstance(node, Extracted):
+        raise InvalidValueError(f"{field!r} is not a field of a {type(document).__name__.lower()}")
     return node.value
 
 
