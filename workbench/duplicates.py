@@ -112,3 +112,8 @@ def find_duplicates(documents: list[StoredDocument],
             if distance <= max_distance:
                 link([one, other], "same_image", f"near-identical page image ({distance} of 64 bits differ)")
     return {document_id: list(others.values()) for document_id, others in found.items() if others}
+
+
+def duplicate_ids(documents: list[StoredDocument]) -> dict[int, list[int]]:
+    """For each document id with look-alikes, just the other ids (for a grid column)."""
+    return {document_id: [d.other_id for d in found] for document_id, found in find_duplicates(documents).items()}

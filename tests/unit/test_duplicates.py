@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from schemas import DocumentResult, Extracted, Invoice, Party, Receipt
-from workbench.duplicates import find_duplicates, image_hash, name_key
+from workbench.duplicates import duplicate_ids, find_duplicates, image_hash, name_key
 from workbench.store import Store
 
 
@@ -90,3 +90,9 @@ def test_unread_documents_and_missing_fields_are_not_matched(store):
     store.add(DocumentResult(file="bad", engine="fake", error="bad: corrupt", content_hash="f" * 64), [], "ann")
     _add(store, 2, Receipt(merchant_name=Extracted(value="ACME"), total=Extracted(value=Decimal("9.00"))))
     assert find_duplicates(store.list()) == {}
+
+
+def test_duplicate_ids_for_the_grid(store):
+    a = _add(store, 1, _receipt("ACME", "2018-12-25", "9.00"))
+    b = _add(store, 2, _receipt("ACME", "2018-12-25", "9.00"))
+    assert duplicate_ids(store.list()) == {a: [b], b: [a]}
