@@ -1,10 +1,13 @@
 """Bulk import: read every file of a folder (in worker processes for OCR) and store each result once."""
 
+import ctypes
 import hashlib
 import io
 import logging
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -24,6 +27,7 @@ from workbench.store import PageImage, Store
 log = logging.getLogger(__name__)
 
 JPEG_QUALITY = 85
+_PR_SET_PDEATHSIG = 1
 PROCESS_ENGINES = frozenset({"ocr"})
 """Engines that read faster in one process per core; the others (a VLM, a server) batch in one process."""
 
@@ -108,8 +112,16 @@ _worker_engine: Engine | None = None
 _worker_settings: Settings | None = None
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to end this worker when the importing process dies (even by SIGKILL), so none lingers."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _init_worker(engine_name: str, settings: Settings) -> None:
     global _worker_engine, _worker_settings
+    _die_with_parent()
     _worker_settings = settings
     _worker_engine = create_engine(engine_name, settings)
 

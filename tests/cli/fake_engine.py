@@ -2,7 +2,8 @@
 
 It reads a receipt whose merchant is the file's name and whose total is the page width in cents (dated 2024-01-15), so each
 result can be checked. Names containing `boom` raise an unexpected error; `die` ends the process at once
-(as a crash in native code would). FAKE_ENGINE_DELAY (seconds) slows each read down.
+(as a crash in native code would). FAKE_ENGINE_DELAY (seconds) slows each read down;
+FAKE_ENGINE_IN_PROCESSES=1 makes `import` read it in worker processes as it does OCR.
 """
 
 import datetime as dt
@@ -54,6 +55,10 @@ def register_fake() -> None:
 register_fake()
 
 if __name__ == "__main__":
+    from workbench import batch
     from workbench.cli import main
+
+    if os.environ.get("FAKE_ENGINE_IN_PROCESSES"):
+        batch.PROCESS_ENGINES = frozenset({NAME})
 
     sys.exit(main(sys.argv[1:]))

@@ -101,12 +101,28 @@ def test_worker_processes_and_a_crashed_worker(folder, settings, monkeypatch):
         assert documents["sub/deep.png"].phash is not None
 
 
-def test_killed_import_resumes_without_losing_or_doubling(tmp_path, settings):
+def _processes_running(marker: str) -> list[int]:
+    """Ids of live processes whose command line mentions `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().split()[2]
+            except OSError:
+                continue
+            if marker.encode() in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_killed_import_resumes_without_losing_or_doubling(tmp_path, settings, workers):
     root = tmp_path / "many"
     for index in range(12):
         make_image(root / f"d{index:02}.png", 100 + index)
-    env = {**os.environ, "WORKBENCH_DB": str(settings.db), "FAKE_ENGINE_DELAY": "0.15", "WORKBENCH_WORKERS": "1",
-           "WORKBENCH_USER": "tester"}
+    env = {**os.environ, "WORKBENCH_DB": str(settings.db), "FAKE_ENGINE_DELAY": "0.15", "WORKBENCH_WORKERS": workers,
+           "WORKBENCH_USER": "tester", "FAKE_ENGINE_IN_PROCESSES": "1"}
     command = [sys.executable, "-m", "tests.cli.fake_engine", "import", str(root), "--engine", NAME]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -121,6 +137,11 @@ def test_killed_import_resumes_without_losing_or_doubling(tmp_path, settings):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert 4 <= stored < 12, "the import should have been killed part-way"
+    if Path("/proc/self/cmdline").exists():
+        deadline = time.monotonic() + 10
+        while _processes_running(str(root)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _processes_running(str(root)) == [], "reader processes outlived the killed import"
     with _open(settings) as store:
         first = store.list()[0]
         correct(store, first.id, first.version, "tester", {"total": "99.99"})
