@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -173,3 +174,19 @@ def test_console_script_with_the_default_engine_keeps_stdout_pure(tmp_path, env)
     assert (xml["doc_type"], xml["engine"]) == ("invoice", "xml") and INVOICE_FIELDS <= set(xml["document"])
     assert isinstance(xml["document"]["grand_total"]["value"], str)
     assert "[INFO]" not in done.stderr
+
+
+def test_eval_scores_a_labelled_folder(tmp_path, env):
+    for index, width in enumerate((900, 1234)):
+        make_image(tmp_path / "set" / "images" / f"X{index}.jpg", width)
+        labels = tmp_path / "set" / "labels"
+        labels.mkdir(exist_ok=True)
+        (labels / f"X{index}.json").write_text(json.dumps(
+            {"fields": {"company": f"X{index}.jpg", "date": "15/01/2024", "address": "NOWHERE",
+                        "total": f"{width / 100:.2f}"}}))
+    done = run(env, "eval", str(tmp_path / "set"), "--out", str(tmp_path / "out"), "--engine", "fake")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"total\s+100\.00%", done.stdout) and re.search(r"address\s+0\.00%", done.stdout)
+    assert (tmp_path / "out" / "misses.csv").exists()
+    missing = run(env, "eval", str(tmp_path / "nowhere"), "--engine", "fake")
+    assert missing.returncode == 2 and "nowhere" in missing.stderr
