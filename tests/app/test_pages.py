@@ -7,6 +7,7 @@ from PIL import Image
 
 from schemas import Receipt, SourceDocument
 from workbench.engines import register
+from workbench.errors import ConfigError
 from workbench.store import Store
 
 from tests.app.conftest import add, invoice, receipt
@@ -53,7 +54,7 @@ def test_upload_reads_each_file_and_names_the_ones_that_fail(store: Store, app) 
 
 
 def test_upload_warns_before_a_local_vlm_runs_on_a_cpu(store: Store, app, monkeypatch) -> None:
-    monkeypatch.setattr("pathlib.Path.exists", lambda self: False)
+    monkeypatch.setattr("workbench.ui.resources.has_accelerator", lambda: False)
     at = app("upload").run()
     at.sidebar.selectbox[0].set_value("qwen3-vl").run()
     assert "No GPU was found" in _texts(at, "warning")
@@ -124,3 +125,17 @@ def test_audit_page_lists_changes_and_exports_them_safely(store: Store, app) -> 
     frame = at.dataframe[0].value
     assert list(frame["What"]) == ["correct", "import"]
     assert frame.iloc[0]["New value"] == "10.00"
+
+
+def test_an_engine_that_cannot_start_is_explained(store: Store, app) -> None:
+    def broken(settings):
+        raise ConfigError("the model folder /nowhere does not exist; set WORKBENCH_VLM_MODEL")
+
+    register("broken", broken)
+    at = app("upload").run()
+    at.sidebar.selectbox[0].set_value("broken")
+    at.file_uploader[0].set_value(("shop.png", _png(), "image/png"))
+    at.run()
+    assert not at.exception
+    assert "cannot start" in _texts(at, "error") and "WORKBENCH\\_VLM\\_MODEL" in _texts(at, "error")
+    assert store.list() == []

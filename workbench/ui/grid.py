@@ -13,10 +13,10 @@ from workbench.store import STATUSES, StoredDocument
 # Grid column → field path for each document type; the columns every document shares.
 KEY_FIELDS: dict[str, dict[str, str]] = {
     "Party": {"receipt": "merchant_name", "invoice": "seller.name"},
-    "Number": {"receipt": "receipt_number", "invoice": "invoice_number"},
     "Date": {"receipt": "date", "invoice": "issue_date"},
-    "Currency": {"receipt": "currency", "invoice": "currency"},
     "Total": {"receipt": "total", "invoice": "grand_total"},
+    "Currency": {"receipt": "currency", "invoice": "currency"},
+    "Number": {"receipt": "receipt_number", "invoice": "invoice_number"},
     "Tax": {"receipt": "tax_total", "invoice": "tax_total"},
 }
 # Without these a document cannot be booked, so a missing one always needs a look.
@@ -164,23 +164,24 @@ def grid_frame(documents: list[StoredDocument], threshold: float,
     for stored in documents:
         views = {view.path: view for view in field_views(stored, threshold)}
         doc_type = stored.doc_type or "receipt"
-        row: dict[str, Any] = {"ID": stored.id, "File": stored.file_name, "Type": stored.doc_type or "",
-                               "Status": stored.status}
+        row: dict[str, Any] = {"ID": stored.id, "Status": stored.status}
+        look = [view.label for view in views.values() if view.attention]
+        row["Needs a look"] = ", ".join(look) if look else ("could not be read" if stored.error else "")
         for column, paths in KEY_FIELDS.items():
             view = views.get(paths[doc_type])
             row[column] = view.value if view is not None else None
             row[confidence_column(column)] = _confidence_text(view, threshold)
-        look = [view.label for view in views.values() if view.attention]
-        row["Needs a look"] = ", ".join(look) if look else ("could not be read" if stored.error else "")
         row["Issues"] = len(stored.issues)
         others = (duplicates or {}).get(stored.id, [])
         row["Duplicate of"] = ", ".join(f"#{other}" for other in others)
+        row["File"] = stored.file_name
+        row["Type"] = stored.doc_type or ""
         row["version"] = stored.version
         rows.append(row)
-    columns = ["ID", "File", "Type", "Status"]
+    columns = ["ID", "Status", "Needs a look"]
     for column in KEY_FIELDS:
         columns += [column, confidence_column(column)]
-    columns += ["Needs a look", "Issues", "Duplicate of", "version"]
+    columns += ["Issues", "Duplicate of", "File", "Type", "version"]
     frame = pd.DataFrame(rows, columns=columns)
     # Text dtype even when a column holds no value yet, so the editor offers text cells for typing one in.
     return frame.astype({column: "string" for column in (*KEY_FIELDS, "Status")})

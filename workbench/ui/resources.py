@@ -1,5 +1,8 @@
 """Process-wide resources of the app (the Store, the engines), each built once behind st.cache_resource."""
 
+import platform
+from pathlib import Path
+
 import streamlit as st
 
 from workbench.config import Settings, load_settings
@@ -30,3 +33,9 @@ def _engine(name: str) -> Engine:
 def engine(name: str) -> Engine:
     """The engine called `name`, built on first use and then shared by every session of this server."""
     return _engine(name)
+
+
+def has_accelerator() -> bool:
+    """True when a GPU is present: an NVIDIA driver or Apple silicon (checked without importing torch)."""
+    return Path("/proc/driver/nvidia/version").exists() or (
+        platform.system() == "Darwin" and platform.machine() == "arm64")

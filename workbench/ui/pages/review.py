@@ -89,21 +89,21 @@ def _grid(documents: list[StoredDocument], duplicates: dict[int, list[int]]) -> 
     key = f"review-grid-{generation}"
     frame = grid_frame(documents, threshold, duplicates)
     columns = {
-        "ID": st.column_config.NumberColumn("ID", width="small", format="%d"),
-        "File": st.column_config.TextColumn("File", width="medium"),
-        "Type": st.column_config.TextColumn("Type", width="small"),
+        "ID": st.column_config.NumberColumn("ID", width=40, format="%d", pinned=True),
         "Status": st.column_config.SelectboxColumn("Status", options=[*DECISIONS, "failed"], required=True,
-                                                   width="small"),
-        "Needs a look": st.column_config.TextColumn("Needs a look", width="medium",
+                                                   width=110, format_func=STATUS_LABELS.__getitem__),
+        "Needs a look": st.column_config.TextColumn("Needs a look", width=170,
                                                     help=f"Fields read below {threshold:.0%} confidence, missing"
                                                          " or failing a check"),
-        "Issues": st.column_config.NumberColumn("Issues", width="small", help="Validation problems"),
-        "Duplicate of": st.column_config.TextColumn("Duplicate of", width="small"),
+        "Issues": st.column_config.NumberColumn("Issues", width=60, help="Validation problems"),
+        "Duplicate of": st.column_config.TextColumn("Duplicate of", width=90),
+        "File": st.column_config.TextColumn("File", width=180),
+        "Type": st.column_config.TextColumn("Type", width=70),
     }
     for column in KEY_FIELDS:
-        columns[column] = st.column_config.TextColumn(column, width="medium" if column == "Party" else "small")
+        columns[column] = st.column_config.TextColumn(column, width=190 if column == "Party" else 95)
         columns[confidence_column(column)] = st.column_config.TextColumn(
-            "conf.", width="small", help=f"Confidence of {column}; ⚠ below {threshold:.0%}, ✎ typed by a person")
+            "conf.", width=62, help=f"Confidence of {column}; ⚠ below {threshold:.0%}, ✎ typed by a person")
     st.data_editor(frame, key=key, hide_index=True, column_config=columns,
                    column_order=[column for column in frame.columns if column != "version"],
                    disabled=[column for column in frame.columns if column not in EDITABLE_COLUMNS],
@@ -150,9 +150,9 @@ def _page_view(stored: StoredDocument, views: list[FieldView]) -> None:
         return
     image = decode(page.image)
     if selected is not None and selected.page == number and selected.bbox is not None:
-        st.image(zoom(image, selected.bbox), caption=f"Zoom: {selected.label}")
+        st.image(zoom(image, selected.bbox), caption=f"Zoom: {selected.label}", width="stretch")
     st.image(draw_boxes(image, number, views, zoom_choice), caption=f"Page {number} of {stored.pages}",
-             width="stretch")
+             width=min(image.width, 640))
 
 
 def _field_form(stored: StoredDocument, views: list[FieldView]) -> None:
@@ -188,7 +188,7 @@ def _detail(stored: StoredDocument, duplicates: dict[int, list[str]]) -> None:
         st.warning(reason, icon=":material/content_copy:")
     if stored.error:
         st.error(f"Could not be read: {plain(stored.error)}", icon=":material/error:")
-    image_column, fields_column = st.columns([3, 2], gap="large")
+    image_column, fields_column = st.columns([5, 4], gap="large")
     with image_column:
         _page_view(stored, views)
     with fields_column:

@@ -1,23 +1,16 @@
 """Import page: drop receipts and invoices, read each with the chosen engine, and see each result as it lands."""
 
-import platform
-from pathlib import Path
-
 import streamlit as st
 
 from workbench.engines import available_engines
+from workbench.errors import WorkbenchError
 from workbench.ui import resources
 from workbench.ui.importing import Outcome, offer_samples, read_files, show_outcome
+from workbench.ui.safe import plain
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "tif", "tiff", "webp", "bmp", "pdf", "xml"]
 LOCAL_VLM_ENGINES = {"qwen3-vl"}
 _DONE = "upload_outcomes"
-
-
-def _has_accelerator() -> bool:
-    # Checked without importing torch (only workbench.engines may): an NVIDIA driver, or Apple silicon.
-    return Path("/proc/driver/nvidia/version").exists() or (
-        platform.system() == "Darwin" and platform.machine() == "arm64")
 
 
 settings = resources.settings()
@@ -37,7 +30,7 @@ st.caption("Receipts and invoices as JPG, PNG, TIFF, WebP, BMP or PDF (multi-pag
            f" Up to {settings.max_file_mb:g} MB and {settings.max_pages} pages each. Files already imported are"
            " recognised by their content and not read twice.")
 
-if engine_name in LOCAL_VLM_ENGINES and not _has_accelerator():
+if engine_name in LOCAL_VLM_ENGINES and not resources.has_accelerator():
     st.warning("No GPU was found: the vision-language model would run on the CPU and take minutes per page."
                " The ocr engine reads a receipt in about a second.", icon=":material/warning:")
 
@@ -53,7 +46,11 @@ if uploads:
             show_outcome(done[upload.file_id])
     waiting = [upload for upload in uploads if upload.file_id not in done]
     if waiting:
-        engine = resources.engine(engine_name)
+        try:
+            engine = resources.engine(engine_name)
+        except WorkbenchError as error:
+            st.error(f"The {engine_name} engine cannot start: {plain(error.user_message)}", icon=":material/error:")
+            st.stop()
         outcomes = read_files(((upload.name, upload.getvalue()) for upload in waiting), len(waiting), store, engine,
                               settings, doc_type)
         for upload, outcome in zip(waiting, outcomes, strict=True):
