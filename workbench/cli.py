@@ -160,8 +160,6 @@ def _import(args: argparse.Namespace) -> int:
         bar.close()
         store.close()
     print(report.summary())
-    for name, error in report.errors:
-        print(f"  failed {name}: {error}", file=sys.stderr)
     return InputError.exit_code if report.failed else 0
 
 

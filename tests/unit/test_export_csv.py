@@ -153,7 +153,10 @@ def test_missing_accounts_and_fields_name_every_document(tmp_path):
         _write("xero", store, [store.get(2)])
     with pytest.raises(ExportError, match="contra account"):
         _write("datev", store, [store.get(2)])
-    assert b"ACME SDN BHD" in _write("quickbooks", store, [store.get(2)])
+    store.set_mapping("merchant", "Acme", "a", account_code="Office", contra_account="1600")
+    with pytest.raises(ExportError, match="up to 9 digits, not 'Office'"):
+        _write("datev", store, [store.get(2)])
+    assert b"ACME SDN BHD,WB-2" in _write("quickbooks", store, [store.get(2)])
     store.close()
 
 

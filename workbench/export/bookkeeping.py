@@ -192,6 +192,11 @@ def _write_datev(documents: list[StoredDocument], mapping: AccountMap, options: 
     if not_keys:
         raise ExportError(f"DATEV needs a BU-Schlüssel of up to 4 digits as tax code, not"
                           f" {', '.join(map(repr, not_keys))}; change the mapping")
+    not_accounts = sorted({code for b in lines for code in (b.account.account_code, b.account.contra_account)
+                           if code and not re.fullmatch(r"\d{1,9}", code)})
+    if not_accounts:
+        raise ExportError(f"DATEV account numbers are up to 9 digits, not {', '.join(map(repr, not_accounts))};"
+                          " change the mapping")
     years = sorted({b.date.year for b in lines})
     if len(years) > 1:
         raise ExportError(f"a DATEV Buchungsstapel covers one fiscal year, but the documents are dated"
