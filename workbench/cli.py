@@ -145,7 +145,7 @@ def _import(args: argparse.Namespace) -> int:
         raise InputError(str(args.folder), "is not a folder")
     settings = _settings(engine=args.engine, workers=args.workers)
     store = Store(settings.db)
-    bar = tqdm(total=0, unit="file", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=0, unit="file", file=sys.stderr, dynamic_ncols=True, delay=0.5)
 
     def progress(event: ProgressEvent) -> None:
         bar.total = event.total

@@ -119,9 +119,9 @@ def _processes_running(marker: str) -> list[int]:
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_killed_import_resumes_without_losing_or_doubling(tmp_path, settings, workers):
     root = tmp_path / "many"
-    for index in range(12):
+    for index in range(20):
         make_image(root / f"d{index:02}.png", 100 + index)
-    env = {**os.environ, "WORKBENCH_DB": str(settings.db), "FAKE_ENGINE_DELAY": "0.15", "WORKBENCH_WORKERS": workers,
+    env = {**os.environ, "WORKBENCH_DB": str(settings.db), "FAKE_ENGINE_DELAY": "0.25", "WORKBENCH_WORKERS": workers,
            "WORKBENCH_USER": "tester", "FAKE_ENGINE_IN_PROCESSES": "1"}
     command = [sys.executable, "-m", "tests.cli.fake_engine", "import", str(root), "--engine", NAME]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -136,7 +136,7 @@ def test_killed_import_resumes_without_losing_or_doubling(tmp_path, settings, wo
                 stored = 0
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    assert 4 <= stored < 12, "the import should have been killed part-way"
+    assert 4 <= stored < 20, "the import should have been killed part-way"
     if Path("/proc/self/cmdline").exists():
         deadline = time.monotonic() + 10
         while _processes_running(str(root)) and time.monotonic() < deadline:
@@ -150,10 +150,10 @@ def test_killed_import_resumes_without_losing_or_doubling(tmp_path, settings, wo
     assert finished.returncode == 0, finished.stderr
     with _open(settings) as store:
         documents = store.list()
-        assert sorted(d.file_name for d in documents) == [f"d{index:02}.png" for index in range(12)]
+        assert sorted(d.file_name for d in documents) == [f"d{index:02}.png" for index in range(20)]
         assert store.get(first.id).current.total.value == Decimal("99.99")
         assert store.get(first.id).original.total.value == first.original.total.value
-        assert len({d.content_hash for d in documents}) == 12
+        assert len({d.content_hash for d in documents}) == 20
 
 
 def test_import_bytes_stores_once_and_answers_a_repeat_from_the_store(tmp_path, settings):
