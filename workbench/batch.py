@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,8 +229,12 @@ def import_folder(folder: Path, store: Store, settings: Settings, engine_name: s
         _read_in_processes(pending, importer, engine_name, settings, doc_type, workers)
     else:
         engine = create_engine(engine_name, settings)
-        for path, label, digest in pending:
-            importer.store_read(_read_path(path, label, engine, settings, doc_type), digest)
+        in_flight = getattr(engine, "concurrency", 1)
+        if in_flight > 1:
+            _read_in_threads(pending, importer, engine, settings, doc_type, in_flight)
+        else:
+            for path, label, digest in pending:
+                importer.store_read(_read_path(path, label, engine, settings, doc_type), digest)
     importer.report.seconds = time.monotonic() - started
     return importer.report
 
@@ -273,6 +277,24 @@ def _read_in_processes(pending: Iterator[tuple[Path, str, str]], importer: _Impo
                 error = f"{label}: the reader process stopped unexpectedly while reading this file"
                 importer.store_read(_Read(DocumentResult(file=label, engine=engine_name, error=error), [], None),
                                     digest)
+
+
+def _read_in_threads(pending: Iterator[tuple[Path, str, str]], importer: _Importer, engine: Engine,
+                     settings: Settings, doc_type: DocTypeChoice, in_flight: int) -> None:
+    """Read with `in_flight` threads, for a thread-safe engine that waits on a server (its `concurrency`).
+
+    Each result is stored here, in the calling thread, as soon as it arrives, so a killed import resumes.
+    """
+    with ThreadPoolExecutor(in_flight) as pool:
+        reading: dict[Future[_Read], str] = {}
+        for path, label, digest in pending:
+            reading[pool.submit(_read_path, path, label, engine, settings, doc_type)] = digest
+            while len(reading) >= in_flight:
+                done, _ = wait(reading, return_when=FIRST_COMPLETED)
+                for future in done:
+                    importer.store_read(future.result(), reading.pop(future))
+        for future in as_completed(reading):
+            importer.store_read(future.result(), reading[future])
 
 
 def _collect(in_flight: dict[Future[_Sent], tuple[Path, str, str]], importer: _Importer, engine_name: str) -> None:

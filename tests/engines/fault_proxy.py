@@ -38,6 +38,8 @@ class FaultProxy:
         self.path = url.path.rstrip("/")
         self.rule = rule
         self.chat_requests = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.bodies: list[bytes] = []
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=600)
@@ -65,13 +67,22 @@ class FaultProxy:
         self._client.close()
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-        fault = PASS
-        if path.endswith("/chat/completions"):
+        if not path.endswith("/chat/completions"):
+            return self._answer(PASS, method, path, headers, body)
+        with self._lock:
+            self.chat_requests += 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            n = self.chat_requests
+            self.bodies.append(body)
+        try:
+            return self._answer(self.rule(n, path, body), method, path, headers, body)
+        finally:
             with self._lock:
-                self.chat_requests += 1
-                n = self.chat_requests
-                self.bodies.append(body)
-            fault = self.rule(n, path, body)
+                self.in_flight -= 1
+
+    def _answer(self, fault: Fault, method: str, path: str, headers: dict[str, str],
+                body: bytes) -> tuple[int, dict[str, str], bytes]:
         if fault.delay_s:
             time.sleep(fault.delay_s)
         if fault.status is not None:

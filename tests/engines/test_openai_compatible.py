@@ -5,6 +5,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,12 @@ from PIL import Image, ImageDraw
 from schemas import Extracted, Invoice, Page, Receipt, SourceDocument, TextLine
 from tests.engines.fault_proxy import PASS, Fault, FaultProxy
 from tests.engines.vllm_server import VllmServer, vllm_server  # noqa: F401  (the session fixture)
+from workbench.batch import ProgressEvent, import_folder
 from workbench.config import Settings
-from workbench.engines import create_engine, vlm_output
+from workbench.engines import create_engine, register, vlm_output
 from workbench.engines.openai_compatible import OpenAICompatibleEngine
 from workbench.errors import ConfigError, EngineError
+from workbench.store import Store
 
 pytestmark = pytest.mark.vllm
 
@@ -118,6 +121,28 @@ def test_stream_yields_each_document_as_it_finishes(vllm_server: VllmServer) -> 
     assert sorted(source.name for source, _ in results) == sorted(f"receipt-{n}.png" for n in (7, 8, 7, 9))
     assert all(isinstance(outcome, Receipt) for _, outcome in results)
     assert pulled == [7, 8, 7, 9] and proxy.chat_requests == 3
+
+
+def test_folder_import_keeps_requests_in_flight_and_never_resends_stored_documents(
+        vllm_server: VllmServer, tmp_path: Path) -> None:  # noqa: F811
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for number in range(40, 46):
+        document(number).pages[0].image.save(folder / f"receipt-{number}.png")
+    (folder / "copy.png").write_bytes((folder / "receipt-40.png").read_bytes())
+    with FaultProxy(vllm_server.base_url) as proxy:
+        settings = settings_for(proxy.base_url, openai_concurrency=3, db=tmp_path / "w.sqlite")
+        register("openai-test", lambda s: OpenAICompatibleEngine(s, text_cap=TEXT_CAP))
+        with closing(Store(settings.db)) as store:
+            events: list[ProgressEvent] = []
+            first = import_folder(folder, store, settings, "openai-test", "receipt", progress=events.append)
+            again = import_folder(folder, store, settings, "openai-test", "receipt")
+            stored = store.list()
+    assert (first.imported, first.skipped_duplicates, first.failed) == (6, 1, 0), first.errors
+    assert proxy.chat_requests == 6 and proxy.peak_in_flight >= 2
+    assert (again.imported, again.skipped_duplicates) == (0, 7) and proxy.chat_requests == 6
+    assert [event.done for event in events] == list(range(1, 8))
+    assert len(stored) == 6 and all(item.engine == "openai" and item.original is not None for item in stored)
 
 
 def test_a_500_is_retried_and_a_lasting_500_fails_only_its_document(vllm_server: VllmServer) -> None:  # noqa: F811

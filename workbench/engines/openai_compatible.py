@@ -62,6 +62,11 @@ class OpenAICompatibleEngine:
         # vLLM without --api-key accepts any key; the client library insists on one.
         self._api_key = settings.openai_api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
 
+    @property
+    def concurrency(self) -> int:
+        """How many documents a bulk import should read at once through this engine (from threads)."""
+        return self.settings.openai_concurrency
+
     def __repr__(self) -> str:
         return f"OpenAICompatibleEngine(base_url={self.base_url!r}, model={self.settings.openai_model!r})"
 

@@ -1,0 +1,65 @@
+"""Times a bulk read of synthetic receipts through the OpenAI-compatible engine at several concurrencies.
+
+Usage (a server must be running; for the tiny random test model add --text-cap 4, see docs/vllm.md):
+    python bench/openai_bulk.py --base-url http://127.0.0.1:8000/v1 --model tiny-qwen3-vl \
+        --documents 100 --concurrency 1 8 --text-cap 4 --pixel-budget 16384
+Prints, per concurrency, the wall time, documents per second and how many documents failed.
+"""
+
+import argparse
+import hashlib
+import io
+import time
+
+from PIL import Image, ImageDraw
+
+from schemas import Page, SourceDocument
+from workbench.config import Settings
+from workbench.engines.openai_compatible import OpenAICompatibleEngine
+from workbench.errors import EngineError
+
+
+def synthetic_receipt(number: int, salt: str) -> SourceDocument:
+    """A small receipt-like page; `salt` makes each run's images new, so no server cache can help."""
+    image = Image.new("RGB", (480, 720), "white")
+    draw = ImageDraw.Draw(image)
+    lines = [f"SHOP {number} {salt}", "Main Street 1", f"2026-11-{1 + number % 28:02d} 12:{number % 60:02d}",
+             f"Bread 1 x {number % 9 + 1}.20", f"Milk 2 x {number % 5 + 1}.05", f"TOTAL {number % 50 + 5}.45 EUR"]
+    for row, text in enumerate(lines):
+        draw.text((30, 40 + row * 60), text, fill="black")
+    data = io.BytesIO()
+    image.save(data, format="PNG")
+    digest = hashlib.sha256(data.getvalue()).hexdigest()
+    return SourceDocument(name=f"synthetic-{number:03d}.png", media_type="image/png", content_hash=digest,
+                          pages=[Page(number=1, image=image)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--documents", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--text-cap", type=int, default=None)
+    parser.add_argument("--pixel-budget", type=int, default=1280 * 32 * 32)
+    parser.add_argument("--max-new-tokens", type=int, default=1024)
+    args = parser.parse_args()
+    for concurrency in args.concurrency:
+        salt = f"c{concurrency}-{time.time_ns()}"
+        sources = [synthetic_receipt(number, salt) for number in range(args.documents)]
+        settings = Settings(openai_base_url=args.base_url, openai_model=args.model, openai_concurrency=concurrency,
+                            vlm_pixel_budget=args.pixel_budget, vlm_max_new_tokens=args.max_new_tokens,
+                            openai_timeout_s=600)
+        engine = OpenAICompatibleEngine(settings, text_cap=args.text_cap)
+        began = time.monotonic()
+        outcomes = engine.read_many(sources, "receipt")
+        seconds = time.monotonic() - began
+        failed = [outcome for outcome in outcomes if isinstance(outcome, EngineError)]
+        print(f"concurrency {concurrency:3d}: {len(sources)} documents in {seconds:7.1f} s = "
+              f"{len(sources) / seconds:6.2f} documents/s, {len(failed)} failed", flush=True)
+        for error in failed[:3]:
+            print(f"  {error.user_message[:300]}")
+
+
+if __name__ == "__main__":
+    main()
