@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--csv", nargs=2, action="append", default=[], metavar=("LAYOUT", "OUT.csv"),
                         help="a bookkeeping layout: xero, quickbooks or datev (may be repeated)")
     export.add_argument("--json", type=Path, metavar="OUT.json", help="all fields as JSON")
+    export.add_argument("--audit", type=Path, metavar="OUT.csv", help="the whole audit trail as CSV")
     export.add_argument("--status", action="append", choices=STATUS_CHOICES,
                         help="documents with this status (may be repeated; default: approved)")
 
@@ -165,11 +166,13 @@ def _import(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from workbench.duplicates import find_duplicates
-    from workbench.export import AccountMap, record_export, write_csv, write_json, write_workbook
+    from workbench.export import (AccountMap, record_export, write_audit_csv, write_csv, write_json,
+                                  write_workbook)
     from workbench.store import STATUSES, Store
 
-    if args.xlsx is None and not args.csv and args.json is None:
-        raise ConfigError("say what to write: --xlsx OUT.xlsx, --csv LAYOUT OUT.csv and/or --json OUT.json")
+    if args.xlsx is None and not args.csv and args.json is None and args.audit is None:
+        raise ConfigError("say what to write: --xlsx OUT.xlsx, --csv LAYOUT OUT.csv, --json OUT.json"
+                          " and/or --audit OUT.csv")
     statuses = tuple(args.status or ["approved"])
     chosen = None if "all" in statuses else tuple(s for s in STATUSES if s in statuses)
     settings = _settings()
@@ -194,6 +197,10 @@ def _export(args: argparse.Namespace) -> int:
                 write_json(documents, handle, duplicates)
             record_export(store, documents, "json", str(args.json), settings.user)
             print(f"wrote {len(documents)} documents to {args.json}")
+        if args.audit is not None:
+            with args.audit.open("wb") as handle:
+                write_audit_csv(store.audit(), handle)
+            print(f"wrote the audit trail to {args.audit}")
     finally:
         store.close()
     return 0

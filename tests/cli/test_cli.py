@@ -119,8 +119,11 @@ def test_import_then_export_workbook_csv_and_json(folder, tmp_path, env):
     assert [(r["*ContactName"], r["*UnitAmount"], r["*AccountCode"]) for r in xero] == [("a.png", "9.00", "400")]
     assert [r["file"] for r in json.loads(out.with_suffix(".json").read_text())] == ["a.png"]
 
-    everything = run(env, "export", "--status", "all", "--xlsx", str(tmp_path / "all.xlsx"))
+    everything = run(env, "export", "--status", "all", "--xlsx", str(tmp_path / "all.xlsx"), "--audit",
+                     str(tmp_path / "audit.csv"))
     assert everything.returncode == 0
+    audit = list(csv.DictReader(io.StringIO((tmp_path / "audit.csv").read_text("utf-8-sig"))))
+    assert {"import", "mapping", "export"} <= {row["action"] for row in audit}
     assert openpyxl.load_workbook(tmp_path / "all.xlsx")["Documents"].max_row == 5
     database = sqlite3.connect(env["WORKBENCH_DB"])
     exports = database.execute("SELECT field, user FROM audit WHERE action = 'export'").fetchall()

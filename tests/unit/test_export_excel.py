@@ -164,3 +164,17 @@ def test_export_is_recorded_in_the_audit_trail(store):
     record_export(store, documents, "xlsx", "out.xlsx", "ann")
     exports = [(e.document_id, e.field, e.new_value) for e in store.audit() if e.action == "export"]
     assert exports == [(d.id, "xlsx", "out.xlsx") for d in documents]
+
+
+def test_audit_trail_exports_as_csv(store):
+    import csv
+
+    from workbench.export import write_audit_csv
+
+    store.update(1, 1, "=cmd|'/c calc'!A1", status="approved", changes=[("status", "needs_review", "approved")])
+    buffer = io.BytesIO()
+    write_audit_csv(store.audit(), buffer)
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue().decode("utf-8-sig"))))
+    assert [r["action"] for r in rows] == ["import"] * 4 + ["status"]
+    assert rows[-1]["user"] == "'=cmd|'/c calc'!A1" and rows[-1]["new_value"] == "approved"
+    assert rows[0]["document_id"] == "1" and rows[0]["new_value"] == "a.jpg"

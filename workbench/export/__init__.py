@@ -1,6 +1,7 @@
 """Exports of stored documents: the Excel workbook, bookkeeping CSV layouts and JSON, each audited."""
 
 from workbench.export.accounts import Account, AccountMap
+from workbench.export.audit import write_audit_csv
 from workbench.export.bookkeeping import PRESETS, ExportError, ExportOptions, Preset, write_csv
 from workbench.export.excel import write_workbook
 from workbench.export.json_file import write_json
@@ -24,6 +25,7 @@ __all__ = [
     "ExportOptions",
     "Preset",
     "record_export",
+    "write_audit_csv",
     "write_csv",
     "write_json",
     "write_workbook",
