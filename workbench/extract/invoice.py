@@ -162,7 +162,7 @@ _NUMBER_LABEL = re.compile(
     r"|inv\s?(?:no|#)|facture\s*(?:n\s?[°o]|no|numero|num|#)|n\s?[°o]\s*(?:de\s*)?(?:la\s*)?facture"
     r"|numero\s*(?:de\s*)?(?:la\s*)?facture|(?:gutschrift|credit\s?note|avoir|korrektur)\w*\s*(?:nummer|nr|no|n\s?°|#)"
     r"|document\s*(?:no|number|#)|bill\s*(?:no|number|#)|\w*(?:rechnung|invoice|facture|gutschrift|korrektur)\w*\)?"
-    r"(?:\s*\([^)]{0,40}\)|\s+[a-z]{2,15}){0,3}?\s*(?:nr|no|n\s?°|#|nummer|number|num))(?![a-z])\.?\s*[:#]?\s*",
+    r"(?:\s*\([^)]{0,40}\)|\s+[a-z]{2,25}){0,3}?\s*(?:nr|no|n\s?°|#|nummer|number|num))(?![a-z])\.?\s*[:#]?\s*",
 )
 _NUMBER_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]|[0-9]")
 
@@ -544,11 +544,14 @@ def _invoice_number(layout: Layout) -> tuple[str, float, Box] | None:
                     continue
                 label = match.group(0)
                 strength = 0.95 if re.search(r"rechnung|invoice|facture", label) else 0.85
-                if re.search(r"(?:rechnung|invoice|facture|gutschrift)\w*\s+(?:[a-z]{2,15}\s+){1,3}(?:nr|no|n|#)", label):
+                if re.search(r"(?:rechnung|invoice|facture|gutschrift)\w*\)?(?:\s*\([^)]{0,40}\))?(?:\s+[a-z]{2,25}){1,3}"
+                             r"(?:\s*\([^)]{0,40}\))?\s*(?:nr|no|n|#)", label):
                     strength -= 0.15  # words between the title and "Nr." ("Rechnung gemäß Bestellung Nr.")
                 if _REFERENCED.search(box.folded[:match.start()]) or _REFERENCED.search(label.split(" ")[0] + " "):
                     strength -= 0.3
-                strength -= 0.1 * page_index
+                if len(box.folded.split()) > 8:
+                    strength -= 0.1  # a number mentioned inside a sentence, not a labelled field
+                strength -= 0.1 * page_index + 0.05 * box.y0 / box.page_height
                 if best is None or strength > best[0]:
                     best = (strength, strength * _ocr_factor(source), value, source)
     if best is None:
@@ -614,6 +617,12 @@ def _issue_date(layout: Layout, day_first: bool) -> tuple[Any, float, Box] | Non
                 strength = (0.95 if strong else 0.75) - 0.15 * page_index
                 if best is None or strength > best[0]:
                     best = (strength, strength * _ocr_factor(found[1]), found[0], found[1])
+            title = re.fullmatch(r"\w*(?:rechnung|invoice|facture|gutschrift)\w*\s*:?", box.folded)
+            if page_index == 0 and (title or _NUMBER_LABEL.search(box.folded)) and not find_dates(box.text):
+                # A title with the date beside it ("Beitragsrechnung ... Nr. 123      24. Januar 2014").
+                found = _dates_after(layout, box, len(box.text), day_first)
+                if found is not None and (best is None or best[0] < 0.7):
+                    best = (0.7, 0.7 * _ocr_factor(found[1]), found[0], found[1])
     if best is None:
         for box in layout.boxes[0] if layout.boxes else []:
             if _OTHER_DATE.search(box.folded) or _DUE_LABEL.search(box.folded):
@@ -719,13 +728,24 @@ def _cell_right_of(layout: Layout, key: Box) -> list[Box]:
     return [b for b in cell if abs(b.x0 - cell[0].x0) <= key.height]
 
 
-def _party_from_label(layout: Layout, label: re.Pattern[str]) -> tuple[str, Box, list[Box]] | None:
-    """The name under a party heading ("Name: ..." or the first name-like line) and the lines after it."""
+def _party_from_label(layout: Layout, label: re.Pattern[str]) -> tuple[str, Box, list[Box], Box] | None:
+    """The name under a party heading ("Name: ..." or the first name-like line), the lines after it, the heading.
+
+    A heading followed by its value on the same line ("Client : SAS Dupont") gives that value as the name.
+    """
     for boxes in layout.boxes[:2]:
         for box in boxes:
+            inline = None
             if not _is_section_label(box, label):
-                continue
+                match = label.search(box.folded)
+                if not match or not re.match(r"\s*:\s*\S", box.folded[match.end():]):
+                    continue
+                inline = _clean_name(box.text[match.end():].lstrip(" :"))
+                if not inline or re.search(r"\d{3}", inline):
+                    continue
             block = _block_under(layout, box)
+            if inline:
+                return inline[:200], box, block, box
             target: Box | None = None
             value = ""
             for other in block:
@@ -742,14 +762,16 @@ def _party_from_label(layout: Layout, label: re.Pattern[str]) -> tuple[str, Box,
                     value, target = _clean_name(names[0].text), names[0]
             if value and target is not None:
                 rest = [b for b in block if b.y0 > target.y1 - target.height * 0.3]
-                return value[:200], target, rest
+                return value[:200], target, rest, box
     return None
 
 
-def _seller_name(layout: Layout, buyer_names: set[str]) -> tuple[str, float, Box] | None:
+def _seller_name(layout: Layout, buyer_names: set[str], buyer_boxes: set[Box]) -> tuple[str, float, Box] | None:
     scores: dict[str, list[Any]] = {}
 
     def add(name: str, weight: float, box: Box) -> None:
+        if box in buyer_boxes:
+            return
         name = _clean_name(name)
         key = re.sub(r"[\W_]+", "", fold(name))
         if len(key) < 2 or key in buyer_names:
@@ -797,19 +819,24 @@ def _with_line_above(layout: Layout, box: Box, name: str) -> str:
 
 
 def _address_of(block: list[Box]) -> tuple[str, Box] | None:
+    """Street lines down to the postcode-and-town line; None when no such line follows soon."""
     lines = []
     for box in block:
         folded = box.folded
-        if re.match(r"^(?:gln|nr|nummer|tel|fax|fon|e-?mail|www|http|ust|vat|tva|iban|bic|steuer|kunden|globale)", folded):
+        if re.match(r"^(?:gln|nr|nummer|tel|fax|fon|e-?mail|www|http|ust|vat|tva|iban|bic|steuer|kunden-?\s?(?:nr|nummer)|globale)", folded):
             if lines:
                 break
             continue
         if re.match(r"^(?:anschrift|adresse|address)\s*:?\s*$", folded):
             continue
+        if find_amounts(box.text) or len(lines) >= 4:
+            return None
         text = re.sub(r"^(?:anschrift|adresse|address)\s*:\s*", "", box.text, flags=re.IGNORECASE)
         lines.append(text.strip())
         if _POSTCODE.search(box.text) and re.search(r"[A-Za-z]{3}", box.text):
             break
+    else:
+        return None
     if not lines:
         return None
     return ", ".join(lines)[:500], block[0]
@@ -917,11 +944,14 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
         col = header["price"]
         for box in row.boxes[:-1]:
             if min(box.x1, col.x1 + col.height) - max(box.x0, col.x0 - col.height) > 0:
-                prices = re.findall(r"-?\d{1,3}(?:[.\s]\d{3})*,\d{2,4}|-?\d+(?:\.\d{2,4})", box.text)
+                prices = _money(box.text)
                 if prices:
-                    raw = prices[-1].replace(" ", "")
-                    raw = raw.replace(".", "").replace(",", ".") if "," in raw else raw
-                    unit_price = Decimal(raw).quantize(_CENT)
+                    unit_price = prices[-1][0]
+                    break
+                # Unit prices may carry 3-4 decimals ("9,9000"); the schema keeps them to the cent.
+                fine = re.fullmatch(r"\s*(-?\d+)[.,](\d{3,4})\s*\S{0,3}\s*", box.text)
+                if fine:
+                    unit_price = Decimal(f"{fine.group(1)}.{fine.group(2)}").quantize(_CENT)
                     break
     if quantity is not None and abs(quantity) > Decimal(999999):
         quantity = None
@@ -950,10 +980,12 @@ def extract_invoice(pages: list[PageText]) -> Invoice:
 
     buyer_found = _party_from_label(layout, _BUYER_LABEL)
     buyer_names = {re.sub(r"[\W_]+", "", fold(buyer_found[0]))} if buyer_found else set()
-    buyer_boxes = {buyer_found[1], *buyer_found[2]} if buyer_found else set()
-    seller = _seller_name(layout, buyer_names)
+    buyer_boxes = set(_block_under(layout, buyer_found[3])) | {buyer_found[1]} if buyer_found else set()
+    seller = _seller_name(layout, buyer_names, buyer_boxes)
     seller_found = _party_from_label(layout, _SELLER_LABEL)
     seller_address = _address_of(seller_found[2]) if seller_found else None
+    if seller_address is None and seller is not None:
+        seller_address = _address_of(_block_under(layout, seller[2]))
     buyer_address = _address_of(buyer_found[2]) if buyer_found else None
     seller_vat, buyer_vat = _vat_ids(layout, buyer_boxes)
 
