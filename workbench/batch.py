@@ -20,6 +20,7 @@ from schemas import DocumentResult, SourceDocument
 from workbench.config import Settings
 from workbench.duplicates import image_hash
 from workbench.engines import Engine, create_engine
+from workbench.errors import WorkbenchError
 from workbench.ingest import content_hash, iter_files
 from workbench.pipeline import DocTypeChoice, process_bytes, process_path
 from workbench.store import PageImage, Store
@@ -119,11 +120,28 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+class EngineUnavailableError(WorkbenchError):
+    """The engine could not be built in a reader process (a missing model, a bad setting): nothing can be read."""
+
+    def __init__(self, user_message: str, exit_code: int) -> None:
+        super().__init__(user_message)
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[type, tuple[str, int]]:
+        return type(self), (self.user_message, self.exit_code)
+
+
+_worker_failure: EngineUnavailableError | None = None
+
+
 def _init_worker(engine_name: str, settings: Settings) -> None:
-    global _worker_engine, _worker_settings
+    global _worker_engine, _worker_settings, _worker_failure
     _die_with_parent()
     _worker_settings = settings
-    _worker_engine = create_engine(engine_name, settings)
+    try:
+        _worker_engine = create_engine(engine_name, settings)
+    except WorkbenchError as error:
+        _worker_failure = EngineUnavailableError(error.user_message, error.exit_code)
 
 
 _Sent = tuple[str, list[PageImage], str | None]
@@ -131,6 +149,8 @@ _Sent = tuple[str, list[PageImage], str | None]
 
 
 def _worker_read(path: Path, label: str, doc_type: DocTypeChoice) -> _Sent:
+    if _worker_failure is not None:
+        raise _worker_failure
     if _worker_engine is None or _worker_settings is None:
         raise RuntimeError("the worker process was not initialised with an engine")
     read = _read_path(path, label, _worker_engine, _worker_settings, doc_type)
@@ -302,7 +322,7 @@ def _collect(in_flight: dict[Future[_Sent], tuple[Path, str, str]], importer: _I
     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
     for future in done:
         error = future.exception()
-        if isinstance(error, BrokenProcessPool):
+        if isinstance(error, (BrokenProcessPool, EngineUnavailableError)):
             raise error
         _, label, digest = in_flight.pop(future)
         if error is None:

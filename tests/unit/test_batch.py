@@ -17,6 +17,8 @@ from tests.cli.fake_engine import NAME, FakeEngine
 from workbench import batch
 from workbench.batch import import_bytes, import_folder
 from workbench.config import Settings
+from workbench.engines import register
+from workbench.errors import ConfigError, WorkbenchError
 from workbench.review import correct
 from workbench.store import Store
 
@@ -99,6 +101,19 @@ def test_worker_processes_and_a_crashed_worker(folder, settings, monkeypatch):
         documents = {d.file_name: d for d in store.list()}
         assert documents["r4.png"].current.total.value == Decimal("1.04")
         assert documents["sub/deep.png"].phash is not None
+
+
+def test_an_engine_that_cannot_start_stops_the_import_with_its_reason(folder, settings, monkeypatch):
+    def unavailable(_: Settings) -> FakeEngine:
+        raise ConfigError("the fake model folder /nowhere is missing")
+
+    register("unavailable", unavailable)
+    monkeypatch.setattr(batch, "PROCESS_ENGINES", frozenset({"unavailable"}))
+    for workers in (1, 2):
+        with _open(settings.model_copy(update={"workers": workers})) as store, \
+                pytest.raises(WorkbenchError, match="/nowhere is missing") as raised:
+            import_folder(folder, store, settings.model_copy(update={"workers": workers}), "unavailable")
+        assert raised.value.exit_code == ConfigError.exit_code
 
 
 def _processes_running(marker: str) -> list[int]:
