@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import product
 from typing import Any
 
@@ -891,42 +891,76 @@ _ITEM_HEADER = {
 }
 
 
-def _line_items(layout: Layout, stop_labels: re.Pattern[str]) -> list[LineItem]:
+_TOTALS_ROW = re.compile(
+    r"^(?:summe|zwischensumme|gesamt|netto|brutto|rechnungssumme|rechnungsbetrag|total|subtotal|sub-total|net\b"
+    r"|montant|sous-total|tva|mwst|ust|vat|tax|steuer|umsatzsteuer|endbetrag|warenwert|positionssumme|amount\s*due)"
+)
+
+
+def _item_header(rows: list[Row]) -> dict[str, Box] | None:
+    """The columns of a line-item table header over 1-3 stacked rows (amount = the rightmost money column)."""
+    found: dict[str, list[Box]] = {}
+    for box in (b for row in rows for b in row.boxes):
+        for words in re.split(r"\s{2,}", box.folded) if box.folded else []:
+            for kind, pattern in _ITEM_HEADER.items():
+                if pattern.search(words):
+                    found.setdefault(kind, []).append(box)
+                    break
+    if "amount" not in found or len(found) < 3 - (len(found["amount"]) > 1):
+        return None
+    header = {kind: boxes[0] for kind, boxes in found.items()}
+    header["amount"] = max(found["amount"], key=lambda b: b.x1)
+    if "qty" not in header and len(found["amount"]) > 1:
+        # "Amount | Product | Price | Total": a left "amount" column counts pieces.
+        header["qty"] = min(found["amount"], key=lambda b: b.x0)
+    return header
+
+
+def _line_items(layout: Layout) -> list[LineItem]:
+    """Rows under a line-item table header, down to the first totals row of that page."""
     items: list[LineItem] = []
     for rows in layout.rows:
-        header: dict[str, Box] = {}
-        header_row: Row | None = None
-        for row in rows:
-            if header_row is None:
-                found = {}
-                for box in row.boxes:
-                    for words in re.split(r"\s{2,}", box.folded) if box.folded else []:
-                        for kind, pattern in _ITEM_HEADER.items():
-                            if pattern.search(words) and kind not in found:
-                                found[kind] = box
-                if "amount" in found and len(found) >= 3:
-                    header, header_row = found, row
+        header: dict[str, Box] | None = None
+        pending: Row | None = None
+        for index, row in enumerate(rows):
+            if header is None:
+                stacked = [r for r in rows[max(0, index - 2):index + 1]
+                           if row.boxes[0].y0 - r.boxes[0].y1 < 2.5 * row.boxes[0].height]
+                header = _item_header(stacked)
                 continue
-            text = fold(row.text)
-            if stop_labels.search(text) and (_NET_STRONG.search(text) or _GROSS_STRONG.search(text)
-                                              or _NET_WEAK.search(text) or _GROSS_WEAK.search(text)):
+            first = fold(row.boxes[0].text)
+            if _TOTALS_ROW.search(first) and _money(row.text):
                 break
             item = _item_from_row(row, header)
+            if item is None and pending is not None and not any(sum(ch.isalpha() for ch in b.text) >= 3 for b in row.boxes):
+                # A cell printed a line lower than its description (multi-line table cells).
+                item = _item_from_row(Row(pending.boxes + row.boxes), header)
+                pending = None if item is not None else pending
+            elif item is None:
+                pending = row
             if item is not None:
                 items.append(item)
+                pending = None
     return items[:1000]
 
 
 def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
     amount_col = header["amount"]
-    last = row.boxes[-1]
-    amounts = _money(last.text)
-    if not amounts or last.x1 < amount_col.x0 - amount_col.height * 2:
+    slack = amount_col.height * 2
+    in_column = [b for b in row.boxes if _money(b.text) and b.x1 >= amount_col.x0 - slack and b.x0 <= amount_col.x1 + slack]
+    if not in_column:
         return None
-    amount = amounts[-1][0]
+    last = max(in_column, key=lambda b: b.x1)
+    amount = _money(last.text)[-1][0]
     if abs(amount) > _MAX_MONEY:
         return None
-    desc_parts = [b.text for b in row.boxes[:-1] if not find_amounts(b.text) and sum(ch.isalpha() for ch in b.text) >= 3
+    left, right = 0.0, float("inf")
+    if "desc" in header:
+        desc = header["desc"]
+        left = desc.x0 - 2 * desc.height
+        right = min((b.x0 for b in header.values() if b.x0 > desc.x0 + desc.height), default=right) - desc.height / 2
+    desc_parts = [b.text for b in sorted(row.boxes, key=lambda b: (b.y0, b.x0)) if b is not last
+                  and left <= b.x0 < right and not find_amounts(b.text) and sum(ch.isalpha() for ch in b.text) >= 3
                   and not _PERCENT.fullmatch(b.text.strip())]
     if not desc_parts:
         return None
@@ -942,8 +976,8 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
     unit_price = None
     if "price" in header:
         col = header["price"]
-        for box in row.boxes[:-1]:
-            if min(box.x1, col.x1 + col.height) - max(box.x0, col.x0 - col.height) > 0:
+        for box in row.boxes:
+            if box is not last and min(box.x1, col.x1 + col.height) - max(box.x0, col.x0 - col.height) > 0:
                 prices = _money(box.text)
                 if prices:
                     unit_price = prices[-1][0]
@@ -951,7 +985,7 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
                 # Unit prices may carry 3-4 decimals ("9,9000"); the schema keeps them to the cent.
                 fine = re.fullmatch(r"\s*(-?\d+)[.,](\d{3,4})\s*\S{0,3}\s*", box.text)
                 if fine:
-                    unit_price = Decimal(f"{fine.group(1)}.{fine.group(2)}").quantize(_CENT)
+                    unit_price = Decimal(f"{fine.group(1)}.{fine.group(2)}").quantize(_CENT, rounding=ROUND_HALF_UP)
                     break
     if quantity is not None and abs(quantity) > Decimal(999999):
         quantity = None
@@ -1019,7 +1053,7 @@ def extract_invoice(pages: list[PageText]) -> Invoice:
     tax_lines = [line.model_copy(update={"base": None if line.base is None else line.base * sign,
                                          "amount": None if line.amount is None else line.amount * sign})
                  for line in totals.tax_lines]
-    items = _line_items(layout, re.compile(r"."))
+    items = _line_items(layout)
     if sign < 0:
         items = [item.model_copy(update={"amount": None if item.amount is None else -abs(item.amount)}) for item in items]
 
