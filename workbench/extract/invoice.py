@@ -855,7 +855,7 @@ def _vat_ids(layout: Layout, buyer_boxes: set[Box]) -> tuple[tuple[str, float, B
                     stdnum_vat.validate(number)
                     confidence = 0.9
                 except InvalidChecksum:
-                    confidence = 0.5
+                    confidence = 0.75  # read as printed, but the check digits fail: validation reports it
                 except ValidationError:
                     continue
                 before = fold(" ".join(b.text for b in row.boxes if b.x1 <= box.x1))
@@ -1058,21 +1058,21 @@ def extract_invoice(pages: list[PageText]) -> Invoice:
         items = [item.model_copy(update={"amount": None if item.amount is None else -abs(item.amount)}) for item in items]
 
     data = {
-        "kind": _field("credit_note" if credit else "invoice", 0.8 if credit else 0.7, None, origin),
+        "kind": _field("credit_note" if credit else "invoice", 0.85 if credit else 0.9, None, origin),
         "invoice_number": _field(*(number if number else (None, 0, None)), origin),
         "issue_date": _field(*(issue if issue else (None, 0, None)), origin),
         "due_date": _field(*(due if due else (None, 0, None)), origin),
         "currency": _field(*(currency if currency else (None, 0, None)), origin),
         "seller": Party.model_validate({
             "name": _field(*(seller if seller else (None, 0, None)), origin),
-            "address": _field(seller_address[0] if seller_address else None, 0.6,
+            "address": _field(seller_address[0] if seller_address else None, 0.75,
                               seller_address[1] if seller_address else None, origin),
             "vat_id": _field(*(seller_vat if seller_vat else (None, 0, None)), origin),
         }),
         "buyer": Party.model_validate({
             "name": _field(buyer_found[0] if buyer_found else None, 0.7 * _ocr_factor(buyer_found[1]) if buyer_found else 0,
                            buyer_found[1] if buyer_found else None, origin),
-            "address": _field(buyer_address[0] if buyer_address else None, 0.55,
+            "address": _field(buyer_address[0] if buyer_address else None, 0.75,
                               buyer_address[1] if buyer_address else None, origin),
             "vat_id": _field(*(buyer_vat if buyer_vat else (None, 0, None)), origin),
         }),
