@@ -182,3 +182,37 @@ def test_zugferd_dev_xml_route_matches_every_label() -> None:
         invoice = read_einvoice((DATA / "xml" / f"{label_path.stem}.xml").read_bytes(), label_path.name)
         misses += [(label_path.stem, key) for key, ok in score_invoice(invoice, fields, exact=True).items() if not ok]
     assert misses == []
+
+
+def test_credit_note_labels_are_compared_with_negated_amounts() -> None:
+    from workbench.evaluate.zugferd import score_invoice
+
+    invoice = read_einvoice(CII.replace(b"TYPE", b"381"), "c.xml")
+    fields = {"invoice_number": "F-2024-17", "type_code": "381", "issue_date": "20240131", "currency": "EUR",
+              "totals": {"tax_basis_total": "100.00", "tax_total": "20.00", "grand_total": "120.00",
+                         "due_payable": "120.00", "line_total": "100.00", "prepaid": None},
+              "tax_breakdown": [{"category": "S", "rate_percent": "20", "basis": "100.00", "tax": "20.00"}]}
+    scores = score_invoice(invoice, fields, exact=True)
+    assert scores == {"invoice_number": True, "kind": True, "issue_date": True, "currency": True, "net_total": True,
+                      "tax_total": True, "grand_total": True, "amount_due": True, "tax_lines": True}
+    fields["totals"]["grand_total"] = "121.00"
+    assert score_invoice(invoice, fields, exact=True)["grand_total"] is False
+
+
+def test_evaluate_zugferd_xml_route_report_and_misses(tmp_path: Path) -> None:
+    if not DATA.is_dir():
+        pytest.skip("../shared/data not present")
+    from workbench.config import Settings
+    from workbench.evaluate.zugferd import evaluate_zugferd
+
+    class NoEngine:
+        name = "none"
+
+        def read(self, source, doc_type):  # type: ignore[no-untyped-def]
+            raise AssertionError("the xml route must not call the engine")
+
+    report = evaluate_zugferd(DATA, NoEngine(), tmp_path, Settings(), routes=("xml",), limit=6)
+    assert "[xml] 6 read, 0 failed" in report
+    assert "below target" not in report
+    misses = (tmp_path / "zugferd_misses.csv").read_text(encoding="utf-8").splitlines()
+    assert misses == ["route,file,field,expected,got,confidence"]
