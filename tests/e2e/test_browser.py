@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,8 @@ SAMPLE = ROOT / "samples" / "receipt_de_bakery.png"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+TOTAL = re.compile(r"^(⚠ )?Total —")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -96,7 +99,7 @@ def test_upload_review_correct_approve_export(app_url: str) -> None:
 
             page.get_by_role("link", name="Review").click()
             expect(page.get_by_role("heading", name="receipt_de_bakery.png")).to_be_visible()
-            total = page.get_by_role("textbox", name="Total")
+            total = page.get_by_role("textbox", name=TOTAL)
             expect(total).to_be_visible()
             expect(page.locator("[data-testid=stImage] img").first).to_be_visible()
             page.screenshot(path=ARTIFACTS / "review.png", full_page=True)
@@ -107,8 +110,8 @@ def test_upload_review_correct_approve_export(app_url: str) -> None:
             page.keyboard.type("9.16")
             page.keyboard.press("Enter")
             expect(page.get_by_text("Saved 1 field")).to_be_visible()
-            expect(page.get_by_role("textbox", name="Total")).to_have_value("9.16")
-            page.get_by_role("textbox", name="Total").focus()
+            expect(page.get_by_role("textbox", name=TOTAL)).to_have_value("9.16")
+            page.get_by_role("textbox", name=TOTAL).focus()
             page.keyboard.press("Control+Enter")
             expect(page.get_by_text("approved.")).to_be_visible()
             page.screenshot(path=ARTIFACTS / "review-approved.png", full_page=True)

@@ -28,7 +28,7 @@ store = resources.store()
 entries = store.audit()
 
 st.title("Audit trail")
-st.caption("Every import, correction, decision, mapping change and export, oldest last. The original reading of"
+st.caption("Every import, correction, decision, mapping change and export, newest first. The original reading of"
            " each document stays stored beside its corrections.")
 left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
 actions = left.multiselect("Actions", sorted({entry.action for entry in entries}), placeholder="all actions")
@@ -39,5 +39,5 @@ right.download_button("Download CSV", data=audit_csv(shown), file_name="workbenc
                       icon=":material/download:", disabled=not shown, on_click="ignore")
 frame = pd.DataFrame([[entry.at, entry.user, entry.document_id, entry.action, entry.field, entry.old_value,
                        entry.new_value] for entry in shown], columns=COLUMNS)
-st.dataframe(frame, hide_index=True, width="stretch", height=560,
+st.dataframe(frame, hide_index=True, width="stretch", height=min(38 + 35 * max(len(frame), 1), 700), placeholder="",
              column_config={"Document": st.column_config.NumberColumn(format="%d")})

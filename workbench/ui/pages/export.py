@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.duplicates import document_date, document_total, find_duplicates, supplier_name
-from workbench.export import PRESETS, AccountMap, ExportError, record_export, write_csv, write_workbook
+from workbench.export import PRESETS, AccountMap, ExportError, record_export, write_csv, write_json, write_workbook
 from workbench.store import STATUSES, StoredDocument
 from workbench.ui import resources, state
 from workbench.ui.grid import STATUS_LABELS
@@ -60,15 +60,21 @@ else:
 excel_column, csv_column = st.columns(2, gap="large")
 with excel_column:
     st.subheader("Excel workbook", anchor=False)
-    st.caption("Documents, Line items and Issues sheets; per-field confidence with low values shaded; dates as"
-               " dates and amounts as numbers.")
-    workbook = io.BytesIO()
+    st.caption("Documents, Invoices, Line items and Issues sheets; per-field confidence with low values shaded;"
+               " dates as dates and amounts as numbers; duplicates linked.")
+    duplicates = find_duplicates(store.list())
+    workbook, records = io.BytesIO(), io.BytesIO()
     if documents:
-        write_workbook(documents, workbook, settings.review_threshold, duplicates=find_duplicates(store.list()))
-    xlsx_name = f"workbench-{stamp}.xlsx"
-    st.download_button("Download Excel workbook", data=workbook.getvalue(), file_name=xlsx_name, mime=XLSX,
-                       type="primary", icon=":material/download:", disabled=not documents,
-                       on_click=_record, args=(documents, "xlsx", xlsx_name), key="download-xlsx")
+        write_workbook(documents, workbook, settings.review_threshold, duplicates=duplicates)
+        write_json(documents, records, duplicates=duplicates)
+    xlsx_name, json_name = f"workbench-{stamp}.xlsx", f"workbench-{stamp}.json"
+    left, right = st.columns(2)
+    left.download_button("Download Excel workbook", data=workbook.getvalue(), file_name=xlsx_name, mime=XLSX,
+                         type="primary", icon=":material/download:", disabled=not documents, width="stretch",
+                         on_click=_record, args=(documents, "xlsx", xlsx_name), key="download-xlsx")
+    right.download_button("Download JSON", data=records.getvalue(), file_name=json_name, mime="application/json",
+                          icon=":material/data_object:", disabled=not documents, width="stretch",
+                          on_click=_record, args=(documents, "json", json_name), key="download-json")
 
 with csv_column:
     st.subheader("Bookkeeping import", anchor=False)

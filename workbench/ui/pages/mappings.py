@@ -74,7 +74,7 @@ merchants = sorted({name for stored in store.list() if stored.current is not Non
 frame = _frame(mappings, merchants)
 with st.form("mappings", border=False):
     edited = st.data_editor(
-        frame, hide_index=True, num_rows="dynamic", width="stretch", key="mappings-editor",
+        frame, hide_index=True, num_rows="dynamic", width="stretch", key="mappings-editor", placeholder="",
         column_config={
             "Kind": st.column_config.SelectboxColumn("Kind", options=["merchant", "category"], required=True,
                                                      width="small"),

@@ -104,7 +104,7 @@ def _grid(documents: list[StoredDocument], duplicates: dict[int, list[int]]) -> 
         columns[column] = st.column_config.TextColumn(column, width=190 if column == "Party" else 95)
         columns[confidence_column(column)] = st.column_config.TextColumn(
             "conf.", width=62, help=f"Confidence of {column}; ⚠ below {threshold:.0%}, ✎ typed by a person")
-    st.data_editor(frame, key=key, hide_index=True, column_config=columns,
+    st.data_editor(frame, key=key, hide_index=True, column_config=columns, placeholder="",
                    column_order=[column for column in frame.columns if column != "version"],
                    disabled=[column for column in frame.columns if column not in EDITABLE_COLUMNS],
                    height=min(38 + 35 * max(len(frame), 1), 420))
@@ -119,15 +119,15 @@ def _grid(documents: list[StoredDocument], duplicates: dict[int, list[int]]) -> 
 
 
 def _field_label(view: FieldView) -> str:
+    """Plain text (it is also the input's accessible name): the field, its confidence and who read it."""
     if view.origin == "user":
-        note = ":violet[corrected]"
+        note = "corrected"
     elif view.value is None:
-        note = ":orange[missing]" if view.required else ":gray[not found]"
+        note = "missing" if view.required else "not found"
     else:
-        colour = "red" if view.failing else "orange" if view.low else "green"
-        note = f":{colour}[{view.confidence:.0%}] :gray[{view.origin or ''}]"
+        note = f"{view.confidence:.0%} · {view.origin or 'unknown'}"
     flag = "⚠ " if view.attention else ""
-    return f"{flag}{view.label} · {note}"
+    return f"{flag}{view.label} — {note}"
 
 
 def _page_view(stored: StoredDocument, views: list[FieldView]) -> None:
@@ -156,7 +156,7 @@ def _page_view(stored: StoredDocument, views: list[FieldView]) -> None:
 
 
 def _field_form(stored: StoredDocument, views: list[FieldView]) -> None:
-    show_all = st.toggle("Show empty fields", key=f"all-fields-{stored.id}")
+    show_all = st.session_state.get(f"all-fields-{stored.id}", False)
     shown = [view for view in views if show_all or view.value is not None or view.attention or view.required]
     with st.form(f"fields-{stored.id}-{stored.version}", border=False):
         for view in shown:
@@ -176,7 +176,7 @@ def _audit(stored: StoredDocument) -> None:
     entries = store.audit(stored.id)
     frame = pd.DataFrame([{"When": entry.at, "Who": entry.user, "What": entry.action, "Field": entry.field,
                            "Old value": entry.old_value, "New value": entry.new_value} for entry in entries])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", placeholder="")
 
 
 def _detail(stored: StoredDocument, duplicates: dict[int, list[str]]) -> None:
@@ -188,7 +188,8 @@ def _detail(stored: StoredDocument, duplicates: dict[int, list[str]]) -> None:
         st.warning(reason, icon=":material/content_copy:")
     if stored.error:
         st.error(f"Could not be read: {plain(stored.error)}", icon=":material/error:")
-    image_column, fields_column = st.columns([5, 4], gap="large")
+    # Fields first in the page's tab order, so few Tab presses reach the first field needing a look.
+    fields_column, image_column = st.columns([4, 5], gap="large")
     with image_column:
         _page_view(stored, views)
     with fields_column:
@@ -203,6 +204,7 @@ def _detail(stored: StoredDocument, duplicates: dict[int, list[str]]) -> None:
         back.button("Back to review", icon=":material/undo:", width="stretch",
                     disabled=stored.status == "needs_review", on_click=_decide,
                     args=(stored.id, stored.version, "needs_review"), key=f"back-{stored.id}")
+        st.toggle("Show empty fields", key=f"all-fields-{stored.id}")
     with st.expander("Audit trail", icon=":material/history:"):
         _audit(stored)
 
@@ -223,25 +225,26 @@ duplicate_text = {document_id: [f"Possible duplicate of #{d.other_id}: {plain(d.
                   for document_id, others in found.items()}
 counts = {status: sum(stored.status == status for stored in documents) for status in STATUS_LABELS}
 
-top_left, top_right = st.columns([4, 1], vertical_alignment="bottom")
-view = top_left.radio("Show", list(FILTERS), horizontal=True, key="review_filter",
-                      format_func=lambda key: f"{FILTERS[key]} ({len(documents) if key == 'all' else counts[key]})")
-top_right.button("Next needing review", icon=":material/skip_next:", type="primary", width="stretch",
-                 shortcut=SHORTCUTS["next"], on_click=_open_next,
-                 disabled=counts["needs_review"] == 0)
-shown = documents if view == "all" else [stored for stored in documents if stored.status == view]
-if shown:
-    _grid(shown, duplicate_ids)
-else:
-    st.caption("No documents here.")
-
 ids = [stored.id for stored in documents]
 if state.selected_document() not in ids:
     state.select_document(next_needing_review(documents, None) or ids[0])
 by_id = {stored.id: stored for stored in documents}
-st.selectbox("Open document", ids, key=state.SELECTED_KEY,
-             format_func=lambda document_id: f"#{document_id} · {by_id[document_id].file_name}"
-                                             f" · {STATUS_LABELS[by_id[document_id].status]}")
+pick, step = st.columns([4, 1], vertical_alignment="bottom")
+pick.selectbox("Open document", ids, key=state.SELECTED_KEY,
+               format_func=lambda document_id: f"#{document_id} · {by_id[document_id].file_name}"
+                                               f" · {STATUS_LABELS[by_id[document_id].status]}")
+step.button("Next needing review", icon=":material/skip_next:", type="primary", width="stretch",
+            shortcut=SHORTCUTS["next"], on_click=_open_next, disabled=counts["needs_review"] == 0)
 _detail(by_id[state.selected_document()], duplicate_text)
 st.caption(f"Keys: Tab moves between fields, Enter saves, {SHORTCUTS['approve']} saves and approves and opens the"
            f" next document, {SHORTCUTS['reject']} rejects, {SHORTCUTS['next']} opens the next needing review.")
+
+st.subheader("All documents", anchor=False, divider="gray")
+view = st.radio("Show", list(FILTERS), horizontal=True, key="review_filter", label_visibility="collapsed",
+                format_func=lambda key: f"{FILTERS[key]} ({len(documents) if key == 'all' else counts[key]})")
+shown = documents if view == "all" else [stored for stored in documents if stored.status == view]
+if shown:
+    st.caption("Edit a cell to correct a field or change a status; each edit is checked and saved at once.")
+    _grid(shown, duplicate_ids)
+else:
+    st.caption("No documents here.")
