@@ -103,15 +103,18 @@ for _number, _names in enumerate(
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _SEP = r"\s*[./\-]\s*"
 _YEAR4_GLUED = r"(?:19|20)\d{2}(?=\d{1,2}[:.]\d{2}|\D|$)"
-_YEAR = r"(?:" + _YEAR4_GLUED + r"|\d{2}(?!\d))"
+_YEAR = r"(?:" + _YEAR4_GLUED + r"|\d{2}(?=\d{1,2}[:.]\d{2}[^\d.,]|\d{1,2}[:.]\d{2}$)|\d{2}(?!\d))"
 
 _NUMERIC_DATE = re.compile(
-    r"(?<!\d)(?P<a>\d{1,2})(?P<sep>\s*[./\-]\s*)(?P<b>\d{1,2})(?P=sep)(?P<y>" + _YEAR + r")"
+    r"(?<![\d.,])(?P<a>\d{1,2})\s*(?P<sep>[./\-])\s*(?P<b>\d{1,2})\s*(?P=sep)\s*(?P<y>" + _YEAR + r")"
 )
-_ISO_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*([./\-])\s*(?P<m>\d{1,2})\s*\2\s*(?P<d>\d{1,2})(?!\d)")
+_ISO_DATE = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*([./\-])\s*(?P<m>\d{1,2})\s*\2\s*(?P<d>\d{2}(?=\d{1,2}:\d{2})|\d{1,2}(?!\d))"
+)
 _COMPACT_DATE = re.compile(r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)")
+_COMPACT_DAY_FIRST = re.compile(r"(?<![\d.,])(?P<d>[0-3]\d)(?P<m>[01]\d)(?P<y>20[0-4]\d)(?![\d.,])")
 _DAY_MONTH_NAME = re.compile(
-    r"(?<![\w])(?P<d>\d{1,2})(?:st|nd|rd|th)?\.?(?:\s*[/\-.]\s*|\s+)"
+    r"(?<![\w])(?P<d>\d{1,2})(?:st|nd|rd|th)?\.?(?:\s*[/\-.]\s*|\s*)"
     r"(?P<m>" + _MONTH_ALT + r")[a-z]*\.?,?(?:\s*[/\-.]\s*|\s+)?'?(?P<y>" + _YEAR + r")",
     re.IGNORECASE,
 )
@@ -198,6 +201,17 @@ def _make_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
+def _overlapping(pattern: re.Pattern[str], text: str):
+    """Matches of `pattern` starting at every position, so a false start cannot hide a date behind it."""
+    position = 0
+    while True:
+        match = pattern.search(text, position)
+        if match is None:
+            return
+        yield match
+        position = match.start() + 1
+
+
 def find_dates(text: str, day_first: bool = True) -> list[tuple[dt.date, Span]]:
     """Every calendar date in `text` with its span, left to right; overlapping readings keep the first kind.
 
@@ -216,19 +230,22 @@ def find_dates(text: str, day_first: bool = True) -> list[tuple[dt.date, Span]]:
     folded = _fold(text)
     if len(folded) != len(text):
         folded = text.lower()
-    for match in _ISO_DATE.finditer(text):
+    for match in _overlapping(_ISO_DATE, text):
         add(_make_date(int(match["y"]), int(match["m"]), int(match["d"])), match.span())
-    for match in _DAY_MONTH_NAME.finditer(folded):
+    for match in _overlapping(_DAY_MONTH_NAME, folded):
         add(_make_date(int(match["y"]), _MONTHS[match["m"].lower()], int(match["d"])), match.span())
-    for match in _MONTH_NAME_DAY.finditer(folded):
+    for match in _overlapping(_MONTH_NAME_DAY, folded):
         add(_make_date(int(match["y"]), _MONTHS[match["m"].lower()], int(match["d"])), match.span())
-    for match in _NUMERIC_DATE.finditer(text):
+    for match in _overlapping(_NUMERIC_DATE, text):
         a, b, year = int(match["a"]), int(match["b"]), int(match["y"])
         first, second = ((b, a), (a, b)) if day_first else ((a, b), (b, a))
         value = _make_date(year, *first) or _make_date(year, *second)
         add(value, match.span())
-    for match in _COMPACT_DATE.finditer(text):
+    for match in _overlapping(_COMPACT_DATE, text):
         add(_make_date(int(match["y"]), int(match["m"]), int(match["d"])), match.span())
+    if day_first:
+        for match in _overlapping(_COMPACT_DAY_FIRST, text):
+            add(_make_date(int(match["y"]), int(match["m"]), int(match["d"])), match.span())
     return sorted(found, key=lambda item: item[1])
 
 

@@ -1,0 +1,239 @@
+"""Read a receipt's fields from its text lines: ranked candidates for the key fields, rules for the rest.
+
+The recipe: group the OCR boxes into printed rows; collect candidates for total, date, merchant name and
+address (features.py); score them with the trained rankers (ranker.py) and take the best; correct the
+merchant name and address with what the model knows (known merchants, a word lexicon); let a second model
+judge each chosen value and map its verdict through an isotonic calibration into the field's confidence.
+Arithmetic (subtotal + tax = total, items summing to the total, cash − change) is part of that evidence.
+The other fields (phone, tax id, receipt number, time, currency, subtotal, tax, tip, discount, rounding,
+payment method, line items) are read by rules in receipt_fields.py.
+"""
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from schemas import Extracted, PageText, Receipt, Source
+from workbench.extract import receipt_fields
+from workbench.extract.features import (
+    Candidate,
+    Layout,
+    Row,
+    address_candidates,
+    amount_candidates,
+    date_candidates,
+    group_rows,
+    merchant_candidates,
+    normalise,
+)
+from workbench.extract.ranker import ReceiptModel, load_model
+from workbench.extract.receipt_lexicon import KnownMerchants
+
+_US_ADDRESS = re.compile(
+    r"\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|"
+    r"ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC),?\s+\d{5}(?:-\d{4})?\b"
+)
+RANKED_FIELDS = ("total", "date", "merchant_name", "merchant_address")
+SNAP_SIMILARITY = 0.9
+"""A merchant name or address reading at least this similar to a known one takes the known spelling."""
+
+
+@dataclass
+class Analysis:
+    """What the extractor sees of one receipt before any model is applied."""
+
+    rows: list[Row]
+    layout: Layout
+    day_first: bool
+    candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+    rules: receipt_fields.RuleFields | None = None
+
+
+@dataclass
+class Choice:
+    """The value chosen for a ranked field, the candidate it came from, and the evidence about it."""
+
+    value: object
+    candidate: Candidate | None
+    judge_features: dict[str, float]
+    confidence: float = 0.0
+
+
+def guess_day_first(rows: list[Row], currency: str | None) -> bool:
+    """Day-first unless the numeric dates can only be month-first, or the receipt is priced in US dollars."""
+    day_first_votes = month_first_votes = 0
+    for row in rows:
+        for match in re.finditer(r"(?<![\w.,/-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2}(?!\d))", row.text):
+            first, second = int(match.group(1)), int(match.group(3))
+            day_first_votes += first > 12 and second <= 12
+            month_first_votes += second > 12 and first <= 12
+    if day_first_votes != month_first_votes:
+        return day_first_votes > month_first_votes
+    text = "\n".join(row.text for row in rows)
+    american = bool(_US_ADDRESS.search(text)) or bool(re.search(r"\bUSA\b|UNITED STATES", text.upper()))
+    return not (currency == "USD" and american)
+
+
+def analyse(pages: list[PageText]) -> Analysis:
+    """Rows, layout, rule-read fields and the model-free candidates of a receipt."""
+    rows = group_rows(pages)
+    layout = Layout.of(rows)
+    rules = receipt_fields.read_rule_fields(rows)
+    day_first = guess_day_first(rows, rules.currency_code)
+    analysis = Analysis(rows, layout, day_first, rules=rules)
+    analysis.candidates["total"] = amount_candidates(rows, layout)
+    analysis.candidates["date"] = date_candidates(rows, layout, day_first)
+    analysis.candidates["merchant_name"] = merchant_candidates(rows, layout)
+    _add_arithmetic(analysis)
+    return analysis
+
+
+def _add_arithmetic(analysis: Analysis) -> None:
+    """Mark total candidates that the receipt's own arithmetic confirms."""
+    rules = analysis.rules
+    for cand in analysis.candidates["total"]:
+        value = cand.value
+        cand.features["arith_sub_tax"] = float(
+            rules.subtotal is not None and rules.tax_total is not None
+            and abs(rules.subtotal + rules.tax_total + (rules.tip or 0) - abs(rules.discount or 0)
+                    + (rules.rounding or 0) - value) <= Decimal("0.01")
+        )
+        cand.features["arith_items"] = float(
+            bool(rules.items_sum) and abs(rules.items_sum - value) <= Decimal("0.01")
+        )
+        cand.features["arith_sub_round"] = float(
+            rules.subtotal is not None and rules.rounding is not None
+            and abs(rules.subtotal + rules.rounding - value) <= Decimal("0.01")
+        )
+
+
+def add_merchant_features(cands: list[Candidate], merchants: KnownMerchants, kind: str) -> None:
+    """Similarity of each candidate to the closest known merchant name or address."""
+    for cand in cands:
+        _, similarity = merchants.match(str(cand.value), kind)
+        cand.features["known_sim"] = similarity
+
+
+def merchant_end(cand: Candidate | None, rows: list[Row]) -> int:
+    """Index (in `rows`) just past the merchant name's rows; 0 when there is none."""
+    if cand is None:
+        return 0
+    return cand.rows[-1].index + 1
+
+
+def _best(cands: list[Candidate]) -> tuple[Candidate | None, float, float]:
+    if not cands:
+        return None, 0.0, 0.0
+    ordered = sorted(cands, key=lambda c: c.score, reverse=True)
+    first = ordered[0]
+    second = next((c.score for c in ordered[1:] if normalise(str(c.value)) != normalise(str(first.value))), 0.0)
+    return first, first.score, second
+
+
+def _common_judge(cands: list[Candidate], best: Candidate | None, p1: float, p2: float) -> dict[str, float]:
+    return {
+        "p1": p1,
+        "p2": p2,
+        "margin": p1 - p2,
+        "n_candidates": float(len(cands)),
+        "found": float(best is not None),
+    }
+
+
+def choose_total(analysis: Analysis) -> Choice:
+    cands = analysis.candidates["total"]
+    best, p1, p2 = _best(cands)
+    feats = _common_judge(cands, best, p1, p2)
+    if best is not None:
+        for key in ("arith_sub_tax", "arith_items", "arith_sub_round", "is_cash_minus_change", "count",
+                    "max_ctx_kw_total_strong", "max_ocr_score", "is_max", "max_has_currency"):
+            feats[key] = best.features.get(key, 0.0)
+    return Choice(best.value if best else None, best, feats)
+
+
+def choose_date(analysis: Analysis) -> Choice:
+    cands = analysis.candidates["date"]
+    best, p1, p2 = _best(cands)
+    feats = _common_judge(cands, best, p1, p2)
+    if best is not None:
+        for key in ("count", "max_ambiguous", "n_distinct", "min_ocr_score", "max_ctx_kw_date_word", "max_glued"):
+            feats[key] = best.features.get(key, 0.0)
+    return Choice(best.value if best else None, best, feats)
+
+
+def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choice:
+    """Choose a merchant name or address and correct its characters with the known merchants and lexicon."""
+    best, p1, p2 = _best(cands)
+    feats = _common_judge(cands, best, p1, p2)
+    if best is None:
+        return Choice(None, None, feats)
+    chosen = best
+    top = sorted(cands, key=lambda c: c.score, reverse=True)[:3]
+    known, similarity = model.merchants.match(str(best.value), kind)
+    for cand in top[1:]:
+        other, other_sim = model.merchants.match(str(cand.value), kind)
+        if other_sim >= SNAP_SIMILARITY and other_sim > similarity + 0.05 and cand.score > 0.3 * best.score:
+            chosen, known, similarity = cand, other, other_sim
+    snapped = known is not None and similarity >= SNAP_SIMILARITY
+    if snapped:
+        value, corrections = known, 0
+    else:
+        value, corrections = model.lexicon.correct(str(chosen.value))
+    feats.update({
+        "known_sim": similarity,
+        "snapped": float(snapped),
+        "corrections": float(corrections),
+        "min_score": min(r.score for r in chosen.rows),
+        "n_rows": float(len(chosen.rows)),
+        "length": float(len(normalise(value))),
+        "switched": float(chosen is not best),
+    })
+    return Choice(value, chosen, feats)
+
+
+def rank(analysis: Analysis, model: ReceiptModel) -> dict[str, Choice]:
+    """Score every candidate with the model and choose each ranked field's value (no confidence yet)."""
+    for name in ("total", "date"):
+        cands = analysis.candidates[name]
+        for cand, score in zip(cands, model.fields[name].score([c.features for c in cands])):
+            cand.score = float(score)
+    merchants = analysis.candidates["merchant_name"]
+    add_merchant_features(merchants, model.merchants, "name")
+    for cand, score in zip(merchants, model.fields["merchant_name"].score([c.features for c in merchants])):
+        cand.score = float(score)
+    name_choice = finish_text(merchants, model, "name")
+    end = merchant_end(name_choice.candidate, analysis.rows)
+    analysis.candidates["merchant_address"] = address_candidates(analysis.rows, analysis.layout, end)
+    addresses = analysis.candidates["merchant_address"]
+    add_merchant_features(addresses, model.merchants, "address")
+    for cand, score in zip(addresses, model.fields["merchant_address"].score([c.features for c in addresses])):
+        cand.score = float(score)
+    return {
+        "total": choose_total(analysis),
+        "date": choose_date(analysis),
+        "merchant_name": name_choice,
+        "merchant_address": finish_text(addresses, model, "address"),
+    }
+
+
+def _extracted(value: object, confidence: float, cand: Candidate | None, origin: str) -> Extracted:
+    if value is None:
+        return Extracted()
+    source = None
+    if cand is not None:
+        source = Source(page=cand.page, bbox=tuple(round(v, 1) for v in cand.bbox), text=cand.text[:1000])
+    return Extracted(value=value, confidence=round(min(max(confidence, 0.0), 1.0), 4), source=source,
+                     origin=origin)
+
+
+def extract_receipt(pages: list[PageText], model: ReceiptModel | None = None) -> Receipt:
+    """The receipt's fields, each with a calibrated confidence, its source box and its origin."""
+    model = model or load_model()
+    origin = pages[0].origin if pages else "ocr"
+    analysis = analyse(pages)
+    choices = rank(analysis, model)
+    for name, choice in choices.items():
+        choice.confidence = model.fields[name].confidence(choice.judge_features) if choice.value is not None else 0.0
+    receipt = receipt_fields.build_receipt(analysis.rows, analysis.rules, origin, choices["total"].value)
+    updates = {name: _extracted(c.value, c.confidence, c.candidate, origin) for name, c in choices.items()}
+    return Receipt.model_validate({**receipt.model_dump(), **{k: v.model_dump() for k, v in updates.items()}})
