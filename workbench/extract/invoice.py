@@ -760,6 +760,11 @@ def _party_from_label(layout: Layout, label: re.Pattern[str]) -> tuple[str, Box,
                 names = [b for b in block if _is_name_like(b)]
                 if names:
                     value, target = _clean_name(names[0].text), names[0]
+                    after = block[block.index(target) + 1:block.index(target) + 2]
+                    if (after and _is_name_like(after[0]) and _LEGAL_FORM.search(after[0].folded)
+                            and not _LEGAL_FORM.search(target.folded) and not re.search(r"\d", after[0].text)):
+                        # A firm name broken over two lines, the legal form on the second.
+                        value, target = f"{value} {_clean_name(after[0].text)}", after[0]
             if value and target is not None:
                 rest = [b for b in block if b.y0 > target.y1 - target.height * 0.3]
                 return value[:200], target, rest, box
@@ -922,11 +927,24 @@ def _line_items(layout: Layout) -> list[LineItem]:
     for rows in layout.rows:
         header: dict[str, Box] | None = None
         pending: Row | None = None
+        skip = 0
         for index, row in enumerate(rows):
+            if skip:
+                skip -= 1
+                continue
             if header is None:
                 stacked = [r for r in rows[max(0, index - 2):index + 1]
                            if row.boxes[0].y0 - r.boxes[0].y1 < 2.5 * row.boxes[0].height]
                 header = _item_header(stacked)
+                # Header cells printed over two lines: take in the header words of the next lines too.
+                while header is not None and index + skip + 1 < len(rows):
+                    following = rows[index + skip + 1]
+                    if following.boxes[0].y0 - stacked[-1].boxes[0].y1 > 1.5 * row.boxes[0].height:
+                        break
+                    wider = _item_header([*stacked, following])
+                    if wider is None or len(wider) <= len(header):
+                        break
+                    header, stacked, skip = wider, [*stacked, following], skip + 1
                 continue
             first = fold(row.boxes[0].text)
             if _TOTALS_ROW.search(first) and _money(row.text):
@@ -964,20 +982,26 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
                   and not _PERCENT.fullmatch(b.text.strip())]
     if not desc_parts:
         return None
+    def nearest(box: Box) -> str | None:
+        centre = (box.x0 + box.x1) / 2
+        kind = min(header, key=lambda k: min(abs(centre - (header[k].x0 + header[k].x1) / 2),
+                                             abs(box.x0 - header[k].x0), abs(box.x1 - header[k].x1)))
+        col = header[kind]
+        overlaps = min(box.x1, col.x1 + col.height) - max(box.x0, col.x0 - col.height) > 0
+        return kind if overlaps else None
+
     quantity = None
     if "qty" in header:
-        col = header["qty"]
         for box in row.boxes:
-            if min(box.x1, col.x1 + col.height) - max(box.x0, col.x0 - col.height) > 0:
+            if box is not last and nearest(box) == "qty":
                 number = re.match(r"^\s*(-?\d+(?:[.,]\d+)?)", box.text)
                 if number:
                     quantity = Decimal(number.group(1).replace(",", "."))
                     break
     unit_price = None
     if "price" in header:
-        col = header["price"]
         for box in row.boxes:
-            if box is not last and min(box.x1, col.x1 + col.height) - max(box.x0, col.x0 - col.height) > 0:
+            if box is not last and nearest(box) == "price":
                 prices = _money(box.text)
                 if prices:
                     unit_price = prices[-1][0]
