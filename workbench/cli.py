@@ -1,6 +1,7 @@
 """The `workbench` command: extract (JSON Lines), import a folder, export, evaluate, account mappings."""
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -164,6 +165,13 @@ def _import(args: argparse.Namespace) -> int:
     return InputError.exit_code if report.failed else 0
 
 
+def _write_file(target: Path, data: bytes) -> None:
+    try:
+        target.write_bytes(data)
+    except OSError as error:
+        raise ConfigError(f"cannot write {target}: {error.strerror or error}") from None
+
+
 def _export(args: argparse.Namespace) -> int:
     from workbench.duplicates import find_duplicates
     from workbench.export import (AccountMap, record_export, write_audit_csv, write_csv, write_json,
@@ -184,22 +192,28 @@ def _export(args: argparse.Namespace) -> int:
             log.warning("no documents with status %s in %s", " or ".join(statuses), settings.db)
         duplicates = find_duplicates(everything)
         for preset, target in args.csv:
-            with Path(target).open("wb") as handle:
-                write_csv(preset, documents, handle, AccountMap.from_store(store))
+            # Written whole or not at all: a layout that refuses a document leaves no half file behind.
+            buffer = io.BytesIO()
+            write_csv(preset, documents, buffer, AccountMap.from_store(store))
+            _write_file(Path(target), buffer.getvalue())
             record_export(store, documents, f"csv:{preset}", str(target), settings.user)
             print(f"wrote {len(documents)} documents to {target} ({preset})")
         if args.xlsx is not None:
-            write_workbook(documents, args.xlsx, settings.review_threshold, duplicates)
+            buffer = io.BytesIO()
+            write_workbook(documents, buffer, settings.review_threshold, duplicates)
+            _write_file(args.xlsx, buffer.getvalue())
             record_export(store, documents, "xlsx", str(args.xlsx), settings.user)
             print(f"wrote {len(documents)} documents to {args.xlsx}")
         if args.json is not None:
-            with args.json.open("wb") as handle:
-                write_json(documents, handle, duplicates)
+            buffer = io.BytesIO()
+            write_json(documents, buffer, duplicates)
+            _write_file(args.json, buffer.getvalue())
             record_export(store, documents, "json", str(args.json), settings.user)
             print(f"wrote {len(documents)} documents to {args.json}")
         if args.audit is not None:
-            with args.audit.open("wb") as handle:
-                write_audit_csv(store.audit(), handle)
+            buffer = io.BytesIO()
+            write_audit_csv(store.audit(), buffer)
+            _write_file(args.audit, buffer.getvalue())
             print(f"wrote the audit trail to {args.audit}")
     finally:
         store.close()

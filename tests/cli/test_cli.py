@@ -137,6 +137,9 @@ def test_export_errors_exit_with_their_code(folder, tmp_path, env):
     assert missing.returncode == 3 and "--xlsx" in missing.stderr
     no_account = run(env, "export", "--status", "all", "--csv", "datev", str(tmp_path / "d.csv"))
     assert no_account.returncode == 6 and "account code" in no_account.stderr
+    assert not (tmp_path / "d.csv").exists()
+    unwritable = run(env, "export", "--status", "all", "--xlsx", str(tmp_path / "no" / "such" / "dir.xlsx"))
+    assert unwritable.returncode == 3 and "cannot write" in unwritable.stderr
     not_a_folder = run(env, "import", str(tmp_path / "missing"))
     assert not_a_folder.returncode == 2 and "is not a folder" in not_a_folder.stderr
 
