@@ -140,9 +140,14 @@ def _receipt_sum_issues(receipt: Receipt, subtotal: Decimal, total: Decimal) -> 
                         ("discount", receipt.discount.value), ("rounding", receipt.rounding.value)):
         if value is not None:
             parts.append(f"{name} {_money(value)}")
-    return [Issue(code="total_mismatch", field="total", severity="error", message=(
-        f"{', '.join(parts)} give {_money(expected)} (or {_money(subtotal + tip - discount + rounding)} with tax "
-        f"included), but the total reads {_money(total)}."))]
+    if len(parts) == 1:
+        message = (f"The subtotal {_money(subtotal)} differs from the total {_money(total)} by "
+                   f"{_money(total - subtotal)}; a tax, tip, discount or rounding line may be missing or misread.")
+    else:
+        alternative = f" (or {_money(expected - tax)} with the tax included)" if tax else ""
+        message = (f"{', '.join(parts).capitalize()} add up to {_money(expected)}{alternative}, "
+                   f"but the total reads {_money(total)}.")
+    return [Issue(code="total_mismatch", field="total", severity="error", message=message)]
 
 
 # --- invoices ---------------------------------------------------------------------------------------------
