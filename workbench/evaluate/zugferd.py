@@ -36,7 +36,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from schemas import Invoice, Receipt, SourceDocument
 from workbench.config import Settings
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
+from workbench.evaluate.calibration import calibration, reliability_diagram
 from workbench.extract.einvoice import CREDIT_NOTE_CODES, address_line, read_einvoice
 from workbench.ingest import load_path
 
@@ -206,33 +207,9 @@ def _summary(route: str, per_file: list[Scores], seconds: float, failures: int) 
     return lines
 
 
-def _reliability_png(points: Iterable[tuple[float, bool]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bins: dict[int, list[bool]] = {}
-    for confidence, correct in points:
-        bins.setdefault(min(int(confidence * 10), 9), []).append(correct)
-    xs = [(b + 0.5) / 10 for b in sorted(bins)]
-    ys = [sum(bins[b]) / len(bins[b]) for b in sorted(bins)]
-    figure, axis = plt.subplots(figsize=(4.5, 4.5))
-    axis.plot([0, 1], [0, 1], linestyle="--", color="grey")
-    axis.plot(xs, ys, marker="o")
-    for x, y, b in zip(xs, ys, sorted(bins)):
-        axis.annotate(str(len(bins[b])), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
-    axis.set_xlabel("stated confidence")
-    axis.set_ylabel("share correct")
-    axis.set_title("Invoice fields, image route")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
 def evaluate_zugferd(folder: Path, engine: Engine, out_dir: Path, settings: Settings,
                      routes: tuple[str, ...] = _ROUTES, limit: int | None = None) -> str:
-    """Score the routes on `folder`; write misses CSV and the image route's reliability PNG into `out_dir`."""
+    """Score the routes on `folder`; write the misses CSV and the image route's reliability diagram to `out_dir`."""
     labels = sorted((folder / "labels").glob("*.json"))[:limit]
     out_dir.mkdir(parents=True, exist_ok=True)
     report: list[str] = [f"ZUGFeRD layout: {folder} ({len(labels)} labelled invoices)"]
@@ -269,9 +246,13 @@ def evaluate_zugferd(folder: Path, engine: Engine, out_dir: Path, settings: Sett
         writer = csv.DictWriter(handle, fieldnames=["route", "file", "field", "expected", "got", "confidence"])
         writer.writeheader()
         writer.writerows(misses)
+    report.append(f"misses: {out_dir / 'zugferd_misses.csv'}")
     if reliability:
-        _reliability_png(reliability, out_dir / "zugferd_reliability.png")
-        report.append(f"misses: {out_dir / 'zugferd_misses.csv'}; reliability: {out_dir / 'zugferd_reliability.png'}")
+        confidences, correct = [c for c, _ in reliability], [ok for _, ok in reliability]
+        report.append(f"[image] {calibration(confidences, correct).text()}")
+        diagram = reliability_diagram(confidences, correct, out_dir / "zugferd_reliability.png",
+                                      "Invoice field confidence, image route (zugferd-dev)")
+        report.append(f"reliability diagram: {diagram}")
     text = "\n".join(report)
     print(text)
     return text
