@@ -177,3 +177,15 @@ def test_zugferd_text_layer_route_reaches_its_targets() -> None:
     accuracy = {key: sum(values) / len(values) for key, values in hits.items()}
     for key in ("net_total", "tax_total", "grand_total", "currency"):
         assert accuracy[key] >= 0.85, (key, accuracy[key])
+
+
+@pytest.mark.parametrize("rows, number", [
+    ([[(150, "Studio Nord SAS")], [(1100, "FACTURE")], [(1100, "N° FA-2024-12")], [(1100, "N° client 4711")]],
+     "FA-2024-12"),
+    ([[(150, "Acme LLC")], [(1100, "Invoice: 10023")], [(1100, "Invoice date: March 5, 2024")]], "10023"),
+    ([[(150, "Acme LLC")], [(1100, "Invoice"), (1300, "10023")], [(1100, "Date"), (1300, "2024-03-05")]], "10023"),
+    ([[(150, "Muster GmbH")], [(150, "Rechnung gemäß Bestellung Nr. 2018-471331")],
+      [(150, "Handelsrechnung (380) Nr. 471102 vom 05.03.2018")]], "471102"),
+])
+def test_invoice_number_layouts(rows: list[list[tuple[float, str]]], number: str) -> None:
+    assert extract_invoice([page(rows)]).invoice_number.value == number

@@ -158,7 +158,7 @@ def _group_rows(boxes: list[Box]) -> list[Row]:
 
 _NUMBER_LABEL = re.compile(
     r"(?:(?<![a-z])rechnungs?\s?-?\s?(?:nummer|nr|no|num)|(?<![a-z])re\s?-?\s?nr|(?<![a-z])beleg\s?-?\s?(?:nummer|nr)"
-    r"|invoice\s*(?:no|number|nr|num|#|id)"
+    r"|invoice\s*(?:no|number|nr|num|#|id)|^(?:invoice|rechnung|facture)(?=\s*:)|^n\s?[°o](?=\s*[:.]?\s*[a-z-]*\d)"
     r"|inv\s?(?:no|#)|facture\s*(?:n\s?[°o]|no|numero|num|#)|n\s?[°o]\s*(?:de\s*)?(?:la\s*)?facture"
     r"|numero\s*(?:de\s*)?(?:la\s*)?facture|(?:gutschrift|credit\s?note|avoir|korrektur)\w*\s*(?:nummer|nr|no|n\s?°|#)"
     r"|document\s*(?:no|number|#)|bill\s*(?:no|number|#)|\w*(?:rechnung|invoice|facture|gutschrift|korrektur)\w*\)?"
@@ -555,6 +555,13 @@ def _invoice_number(layout: Layout) -> tuple[str, float, Box] | None:
                 if best is None or strength > best[0]:
                     best = (strength, strength * _ocr_factor(source), value, source)
     if best is None:
+        # A lone title with the number beside it ("INVOICE      10023").
+        for box in layout.boxes[0] if layout.boxes else []:
+            if re.fullmatch(r"(?:invoice|rechnung|facture)\s*#?", box.folded):
+                right = layout.right_of(box)[:1]
+                if right and re.fullmatch(r"[A-Za-z]{0,4}[-/]?\d[\w\-/.]{0,30}", right[0].text.strip()) \
+                        and not find_dates(right[0].text) and not _money(right[0].text):
+                    return right[0].text.strip(), 0.7 * _ocr_factor(right[0]), right[0]
         return None
     return best[2], best[1], best[3]
 
