@@ -3,18 +3,24 @@
 import csv
 import io
 import json
+import logging
 import os
 import re
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
 from PIL import Image
 
+from tests.cli.fake_engine import register_fake
+from workbench.cli import main
+
 ROOT = Path(__file__).resolve().parents[2]
+register_fake()
 CONTRACT_KEYS = {"file", "doc_type", "engine", "pages", "document", "issues", "error"}
 
 
@@ -34,6 +40,34 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The workbench CLI with the fake engine registered (tests/cli/fake_engine.py)."""
     return subprocess.run([sys.executable, "-m", "tests.cli.fake_engine", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an in-process run of the CLI gave: exit code, standard output, standard error and log lines."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(env, capsys, caplog, monkeypatch):
+    """The CLI's `main` in this process (fast) with the test's settings; for commands that leave fd 1 alone."""
+
+    def call(*args: str) -> Done:
+        for key, value in env.items():
+            if key.startswith("WORKBENCH_"):
+                monkeypatch.setenv(key, value)
+        caplog.clear()
+        try:
+            code = main(list(args))
+        finally:
+            logging.disable(logging.NOTSET)
+        out, err = capsys.readouterr()
+        return Done(code, out, err + caplog.text)
+
+    return call
 
 
 @pytest.fixture
@@ -92,7 +126,7 @@ def test_unknown_engine_is_a_config_error_on_stderr(folder, env):
     assert "unknown engine 'nope'" in done.stderr
 
 
-def test_import_then_export_workbook_csv_and_json(folder, tmp_path, env):
+def test_import_then_export_workbook_csv_and_json(folder, tmp_path, env, cli):
     done = run(env, "import", str(folder), "--engine", "fake")
     assert done.returncode == 2
     assert "2 imported, 0 skipped (already imported), 2 failed, of 4 files" in done.stdout
@@ -100,7 +134,7 @@ def test_import_then_export_workbook_csv_and_json(folder, tmp_path, env):
     again = run(env, "import", str(folder), "--engine", "fake")
     assert "0 imported, 2 skipped" in again.stdout
 
-    nothing = run(env, "export", "--xlsx", str(tmp_path / "none.xlsx"))
+    nothing = cli("export", "--xlsx", str(tmp_path / "none.xlsx"))
     assert nothing.returncode == 0 and "no documents with status approved" in nothing.stderr
     assert openpyxl.load_workbook(tmp_path / "none.xlsx")["Documents"].max_row == 1
 
@@ -108,7 +142,7 @@ def test_import_then_export_workbook_csv_and_json(folder, tmp_path, env):
     with database:
         database.execute("UPDATE documents SET status = 'approved' WHERE file_name = 'a.png'")
     database.close()
-    assert run(env, "mapping", "--category", "*", "--account", "400", "--tax-code", "Tax Exempt").returncode == 0
+    assert cli("mapping", "--category", "*", "--account", "400", "--tax-code", "Tax Exempt").returncode == 0
     out = tmp_path / "out"
     done = run(env, "export", "--xlsx", str(out.with_suffix(".xlsx")), "--csv", "xero", str(out.with_suffix(".csv")),
                "--json", str(out.with_suffix(".json")))
@@ -119,7 +153,7 @@ def test_import_then_export_workbook_csv_and_json(folder, tmp_path, env):
     assert [(r["*ContactName"], r["*UnitAmount"], r["*AccountCode"]) for r in xero] == [("a.png", "9.00", "400")]
     assert [r["file"] for r in json.loads(out.with_suffix(".json").read_text())] == ["a.png"]
 
-    everything = run(env, "export", "--status", "all", "--xlsx", str(tmp_path / "all.xlsx"), "--audit",
+    everything = cli("export", "--status", "all", "--xlsx", str(tmp_path / "all.xlsx"), "--audit",
                      str(tmp_path / "audit.csv"))
     assert everything.returncode == 0
     audit = list(csv.DictReader(io.StringIO((tmp_path / "audit.csv").read_text("utf-8-sig"))))
@@ -131,23 +165,23 @@ def test_import_then_export_workbook_csv_and_json(folder, tmp_path, env):
     assert ("json", "cli-tester") in exports
 
 
-def test_export_errors_exit_with_their_code(folder, tmp_path, env):
-    run(env, "import", str(folder), "--engine", "fake")
-    missing = run(env, "export")
+def test_export_errors_exit_with_their_code(folder, tmp_path, cli):
+    cli("import", str(folder), "--engine", "fake")
+    missing = cli("export")
     assert missing.returncode == 3 and "--xlsx" in missing.stderr
-    no_account = run(env, "export", "--status", "all", "--csv", "datev", str(tmp_path / "d.csv"))
+    no_account = cli("export", "--status", "all", "--csv", "datev", str(tmp_path / "d.csv"))
     assert no_account.returncode == 6 and "account code" in no_account.stderr
     assert not (tmp_path / "d.csv").exists()
-    unwritable = run(env, "export", "--status", "all", "--xlsx", str(tmp_path / "no" / "such" / "dir.xlsx"))
+    unwritable = cli("export", "--status", "all", "--xlsx", str(tmp_path / "no" / "such" / "dir.xlsx"))
     assert unwritable.returncode == 3 and "cannot write" in unwritable.stderr
-    not_a_folder = run(env, "import", str(tmp_path / "missing"))
+    not_a_folder = cli("import", str(tmp_path / "missing"))
     assert not_a_folder.returncode == 2 and "is not a folder" in not_a_folder.stderr
 
 
-def test_mapping_lists_sets_and_deletes(env):
-    set_ = run(env, "mapping", "--merchant", "ACME", "--account", "4650", "--contra", "70000")
+def test_mapping_lists_sets_and_deletes(cli):
+    set_ = cli("mapping", "--merchant", "ACME", "--account", "4650", "--contra", "70000")
     assert set_.returncode == 0 and "merchant\tACME\taccount=4650\ttax=\tcontra=70000" in set_.stdout
-    deleted = run(env, "mapping", "--merchant", "ACME", "--delete")
+    deleted = cli("mapping", "--merchant", "ACME", "--delete")
     assert deleted.stdout == ""
 
 
@@ -182,7 +216,7 @@ def test_console_script_with_the_default_engine_keeps_stdout_pure(tmp_path, env)
     assert "[INFO]" not in done.stderr
 
 
-def test_eval_scores_a_labelled_folder(tmp_path, env):
+def test_eval_scores_a_labelled_folder(tmp_path, cli):
     for index, width in enumerate((900, 1234)):
         make_image(tmp_path / "set" / "images" / f"X{index}.jpg", width)
         labels = tmp_path / "set" / "labels"
@@ -190,9 +224,9 @@ def test_eval_scores_a_labelled_folder(tmp_path, env):
         (labels / f"X{index}.json").write_text(json.dumps(
             {"fields": {"company": f"X{index}.jpg", "date": "15/01/2024", "address": "NOWHERE",
                         "total": f"{width / 100:.2f}"}}))
-    done = run(env, "eval", str(tmp_path / "set"), "--out", str(tmp_path / "out"), "--engine", "fake")
+    done = cli("eval", str(tmp_path / "set"), "--out", str(tmp_path / "out"), "--engine", "fake")
     assert done.returncode == 0, done.stderr
     assert re.search(r"total\s+100\.00%", done.stdout) and re.search(r"address\s+0\.00%", done.stdout)
     assert (tmp_path / "out" / "misses.csv").exists()
-    missing = run(env, "eval", str(tmp_path / "nowhere"), "--engine", "fake")
+    missing = cli("eval", str(tmp_path / "nowhere"), "--engine", "fake")
     assert missing.returncode == 2 and "nowhere" in missing.stderr
