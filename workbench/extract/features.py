@@ -22,7 +22,8 @@ BBox = tuple[float, float, float, float]
 # Registration numbers printed after Malaysian company names, e.g. "(519537-X)", "Co. No. 12345-A".
 REGISTRATION = re.compile(
     r"\(?\s*(?:CO\.?\s*(?:REG\.?\s*)?NO\.?\s*[:.]?\s*|ROC\s*NO\.?\s*[:.]?\s*)?"
-    r"\b[A-Z]{0,2}\d{4,12}\s*[-‐·.]\s*[A-Z]\b\s*\)?|\(\s*[A-Z]{0,2}\d{4,12}\s*[-‐·.]?\s*[A-Z]?\s*\)",
+    r"\b[A-Z]{0,2}\d{4,12}\s*[-‐·.]\s*[A-Z]\b\s*\)?|\(\s*[A-Z]{0,2}\d{4,12}\s*[-‐·.]?\s*[A-Z]?\s*\)"
+    r"|\((?:CO\.?\s*NO|ROC|REG)[^()]*\d{5,}[^()]*\)",
     re.IGNORECASE,
 )
 
@@ -66,8 +67,8 @@ KEYWORDS: dict[str, re.Pattern[str]] = {
         "KARTE|PAYMENT|ESPECES|EFECTIVO|TUNAI|AMEX|CC|RECEIVED|PAYMENT MODE|CB|CARTE"
     ),
     "change": _words("CHANGE|KEMBALI|BAKI|RUCKGELD|RUECKGELD|WECHSELGELD|RENDU|CAMBIO|CHANGE DUE"),
-    "rounding": _words("ROUNDING|ROUND|ADJ|ADJUSTMENT|RUNDUNG|PEMBULATAN|ARRONDI"),
-    "discount": _words("DISCOUNT|DISC|RABATT|REMISE|DESCUENTO|SAVING|SAVINGS|LESS|PROMO|VOUCHER|COUPON"),
+    "rounding": _words("ROUNDING|ROUND|ADJ|ADJUSTMENT|RUNDUNG|RAPPENRUNDUNG|RUNDUNGSDIFFERENZ|PEMBULATAN|ARRONDI"),
+    "discount": _words("DISCOUNT|DISC|RABATT|NACHLASS|REDUCTION|BON DE REDUCTION|DESCUENTO|SCONTO|REMISE|DESCUENTO|SAVING|SAVINGS|LESS|PROMO|VOUCHER|COUPON"),
     "tip": _words("TIP|TIPS|GRATUITY|TRINKGELD|POURBOIRE|PROPINA"),
     "qty": _words("QTY|PCS|PC|X|UNIT|ST|STK|EA"),
     "item_count": _words("ITEM|ITEMS|QTY|QUANTITY|NO OF ITEMS|TOTAL QTY|TOTAL ITEM|ARTIKEL"),
@@ -91,7 +92,7 @@ KEYWORDS: dict[str, re.Pattern[str]] = {
         "JOHOR BAHRU|SKUDAI|SEMENYIH|BANGI|SETIA ALAM|BUKIT|SUNGAI|SG|SERDANG|SEPANG|SELAYANG|KEPONG|"
         "DAMANSARA|BANGSAR|BERLIN|MUNCHEN|HAMBURG|KOLN|PARIS|MADRID|LONDON|NEW YORK|USA|DEUTSCHLAND|FRANCE"
     ),
-    "phone_word": _words("TEL|TEL.|PHONE|PH|FAX|HP|H/P|TELEFON|MOBILE|WHATSAPP|CONTACT"),
+    "phone_word": _words("TEL|TEL.|TE1|TE1.|TELEPHONE|PHONE|PH|FAX|HP|H/P|TELEFON|MOBILE|WHATSAPP|CONTACT"),
     "taxid_word": _words(
         "GST ID|GST REG|GST NO|GST|REG NO|CO REG|CO. REG|ROC|SST ID|SST NO|TAX ID|VAT NO|VAT REG|UST-ID|"
         "USTIDNR|UST-IDNR|STEUERNR|ST.-NR|TVA|SIRET|NIF|CIF|ABN|COMPANY NO|BUSINESS REG|BRN"
@@ -209,9 +210,15 @@ class Candidate:
     score: float = 0.0
 
 
+_STREET_SUFFIX = re.compile(r"[A-Z]{3,}(?:STRASSE|STR\.|WEG|ALLEE|GASSE|PLATZ|RING|DAMM|UFER|STRAAT|LAAN|GATAN|VEJ)\b")
+
+
 def keyword_flags(text: str, prefix: str = "") -> dict[str, float]:
     folded = fold(text)
-    return {f"{prefix}kw_{name}": float(bool(pattern.search(folded))) for name, pattern in KEYWORDS.items()}
+    flags = {f"{prefix}kw_{name}": float(bool(pattern.search(folded))) for name, pattern in KEYWORDS.items()}
+    if not flags[f"{prefix}kw_address_word"] and _STREET_SUFFIX.search(folded):
+        flags[f"{prefix}kw_address_word"] = 1.0
+    return flags
 
 
 def _text_shape(text: str) -> dict[str, float]:
@@ -446,6 +453,12 @@ def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
 
 
 MAX_ADDRESS_ROWS = 6
+_ADDRESS_LABEL = re.compile(
+    r"^\s*(?:(?:SITE|BR\.?\s*NO|BRANCH|COMPANY\s*REG\.?\s*NO|CO\.?\s*REG\.?\s*NO|CO\.?\s*NO|ROC\s*NO|REG\.?\s*NO)"
+    r"\s*[.:]*\s*(?:\d{1,6}\b)?|(?:ADDRESS|ALAMAT|ADRESSE|ANSCHRIFT)\s*[.:]+)\s*[,:;]?",
+    re.IGNORECASE,
+)
+_BRANCH = re.compile(r"^\s*\d{3,4}\s*-\s*[A-Z]", re.IGNORECASE)
 
 
 def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> list[Candidate]:
@@ -456,7 +469,8 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> li
         kw = keyword_flags(r.text)
         info.append({
             "text": r.text,
-            "clean": strip_registration(r.text),
+            "clean": _ADDRESS_LABEL.sub("", strip_registration(r.text)).strip(" ,.:;"),
+            "branch": float(bool(_BRANCH.match(r.text))),
             "address": kw["kw_address_word"],
             "phone": kw["kw_phone_word"],
             "taxid": kw["kw_taxid_word"],
@@ -470,7 +484,7 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> li
             "rel_x": layout.rel_x(r.bbox),
         })
     candidates: list[Candidate] = []
-    for start in range(len(top)):
+    for start in range(min(merchant_end, len(top) - 1), len(top)):
         for length in range(1, MAX_ADDRESS_ROWS + 1):
             end = start + length
             if end > len(top):
@@ -498,6 +512,7 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> li
                 "n_amount_rows": sum(p["amount"] for p in parts),
                 "n_company_rows": sum(p["company"] for p in parts),
                 "n_registration": sum(p["registration"] for p in parts),
+                "last_branch": parts[-1]["branch"],
                 "min_score": min(r.score for r in span),
                 "mean_height_rel": statistics.mean(p["height"] for p in parts),
                 "max_gap": max([(b.bbox[1] - a.bbox[3]) / layout.line_height for a, b in zip(span, span[1:])] or [0.0]),
@@ -509,7 +524,7 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> li
                 exists = 0 <= index < len(top)
                 p = info[index] if exists else {}
                 feats[name + "_exists"] = float(exists)
-                for key in ("address", "phone", "taxid", "doc", "company", "postcode", "registration", "date"):
+                for key in ("address", "phone", "taxid", "doc", "company", "postcode", "registration", "date", "branch"):
                     feats[f"{name}_{key}"] = p.get(key, 0.0)
                 if exists:
                     gap = (top[index].bbox[1] - span[-1].bbox[3]) if name == "after" else (span[0].bbox[1] - top[index].bbox[3])

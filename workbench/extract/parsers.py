@@ -125,7 +125,7 @@ _MONTH_NAME_DAY = re.compile(
 )
 
 _TIME = re.compile(
-    r"(?:(?<![\d:])|(?<=[/.\-](?:19|20)\d\d))(?P<h>[01]?\d|2[0-3])\s?[:h]\s?(?P<m>[0-5]\d)(?:\s?:\s?(?P<s>[0-5]\d))?(?!\d)"
+    r"(?:(?<![\d:])|(?<=[/.\-\s](?:19|20)\d\d))(?P<h>[01]?\d|2[0-3])\s?[:h]\s?(?P<m>[0-5]\d)(?:\s?:\s?(?P<s>[0-5]\d))?(?!\d)"
     r"(?:\s*(?P<ampm>[AaPp])\.?\s?[Mm]\.?)?"
 )
 
@@ -162,6 +162,8 @@ def find_amounts(text: str, require_cents: bool = True) -> list[tuple[Decimal, S
     found: list[tuple[Decimal, Span]] = []
     for match in _NUMBER.finditer(text):
         num = match.group("num")
+        if re.match(r"\s?%", text[match.end():]):
+            continue
         has_cents = re.search(r"[.,]\d{1,2}$", num) is not None
         if require_cents and not has_cents:
             continue

@@ -179,7 +179,10 @@ def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choic
         value, corrections = known, 0
     else:
         value, corrections = model.lexicon.correct(str(chosen.value))
+    second_sim, seen = model.merchants.evidence(str(chosen.value), kind)
     feats.update({
+        "known_second_sim": second_sim,
+        "known_seen": float(seen),
         "known_sim": similarity,
         "snapped": float(snapped),
         "corrections": float(corrections),

@@ -12,22 +12,23 @@ from decimal import Decimal
 
 from schemas import Extracted, LineItem, Receipt, Source, TaxLine
 from workbench.extract.features import KEYWORDS, Row, fold
-from workbench.extract.parsers import detect_currency, find_amounts, find_times
+from workbench.extract.parsers import detect_currency, find_amounts, find_dates, find_times
 
 CENT = Decimal("0.01")
 _RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 _PHONE_NUMBER = re.compile(r"\+?\(?\d[\d\s\-()/.]{6,}\d")
 _MALAYSIA = re.compile(r"SDN\.? ?BHD|\bBHD\b|\bS/B\b|MALAYSIA|SELANGOR|JOHOR|KUALA LUMPUR|\bGST\b|\bJALAN\b|\bTAMAN\b")
+_VAT_ID = re.compile(r"\b(?:CHE[- ]?\d{3}[.\s]?\d{3}[.\s]?\d{3}|(?:DE|FR|AT|IT|ES|NL|BE|LU|PT|IE|GB)\s?[0-9A-Z]{2}[\d\s]{7,11}\d)\b")
 _TAX_ID = re.compile(
-    r"(?:GST\s*(?:REG(?:ISTRATION)?)?\s*(?:ID|NO|NUMBER|#)?|SST\s*(?:ID|NO|REG)?|VAT\s*(?:REG(?:ISTRATION)?)?\s*"
+    r"(?:UID\s*(?:NR|NO)?\.?|GST\s*(?:REG(?:ISTRATION)?)?\s*(?:ID|NO|NUMBER|#)?|SST\s*(?:ID|NO|REG)?|VAT\s*(?:REG(?:ISTRATION)?)?\s*"
     r"(?:NO|NUMBER|ID)?|TAX\s*ID|UST\.?\s*-?\s*ID\.?\s*-?\s*(?:NR)?\.?|STEUER\s*-?\s*NR\.?|ST\.?\s*-?\s*NR\.?|"
     r"TVA\s*INTRA(?:COM)?\.?|N°\s*TVA|SIRET|NIF|CIF|ABN|EIN)"
     r"\s*[:.#]?\s*(?P<id>[A-Z]{0,3}\s?\d[\dA-Z\-/ ]{4,}[\dA-Z])"
 )
 _RECEIPT_NO = re.compile(
-    r"(?:RECEIPT|RCPT|INVOICE|INV|BILL|DOC(?:UMENT)?|TRANS(?:ACTION)?|TRX|ORDER|CHECK|CHK|TICKET|BELEG|BON|"
-    r"RECHNUNG|FACTURE|FACTURA|RESIT|SLIP|REF(?:ERENCE)?|CASH\s*SALE|CS|SALES?)"
-    r"\s*(?:NO\.?|NUMBER|NUM|#|NR\.?|N°|ID)\s*[:.#]?\s*(?P<id>[A-Z]{0,4}[-/]?\d[A-Z0-9\-/]{1,40})"
+    r"(?:RECEIPT|RCPT|INVOICE|INV|BILL|DOC(?:UMENT)?|TRANS(?:ACTION)?|TRX|TXN|ORDER|CHECK|CHK|TICKET|BELEG|BON|"
+    r"KASSENBON|QUITTUNG|RECHNUNG|FACTURE|FACTURA|RESIT|SLIP|REF(?:ERENCE)?|CASH\s*SALE|CS|SALES?|NOTE)"
+    r"[\s\-]*(?:NO\.?|NUMBER|NUM|#|NR\.?|N°|N\.|ID)\s*[:.#]?\s*(?P<id>[A-Z]{0,4}[-/]?\d[A-Z0-9\-/]{1,40})"
 )
 _PAYMENT = [
     ("VISA", re.compile(r"\bVISA\b")),
@@ -36,7 +37,7 @@ _PAYMENT = [
     ("DEBIT CARD", re.compile(r"\bDEBIT\b|\bEC[- ]?KARTE\b|\bGIROCARD\b|\bMAESTRO\b")),
     ("CREDIT CARD", re.compile(r"CREDIT\s?CARD|\bCARTE\b|\bTARJETA\b|\bKREDITKARTE\b")),
     ("E-WALLET", re.compile(r"TOUCH\s?N\s?GO|\bTNG\b|GRAB\s?PAY|\bBOOST\b|APPLE\s?PAY|GOOGLE\s?PAY|PAYPAL")),
-    ("CARD", re.compile(r"\bCARD\b|\bKARTE\b")),
+    ("CARD", re.compile(r"\bCARD\b|\bKARTE\b|\bCB\b")),
     ("CASH", re.compile(r"\bCASH\b|\bBAR\b|\bBARGELD\b|\bTUNAI\b|\bESPECES\b|\bEFECTIVO\b|\bCONTANTI\b")),
 ]
 _NOT_ITEM = re.compile(
@@ -97,23 +98,41 @@ def _source(row: Row) -> Source:
     return Source(page=row.page, bbox=tuple(round(v, 1) for v in row.bbox), text=row.text[:1000])
 
 
+_COUNTRY_HINTS = [
+    ("CHF", re.compile(r"\bCHE[- ]?\d{3}[.\s]?\d{3}[.\s]?\d{3}\b|\bSCHWEIZ\b|\bSUISSE\b|\bCH-\d{4}\b")),
+    ("GBP", re.compile(r"\bGB\s?\d{3}\s?\d{4}\s?\d{2}\b|\bUNITED KINGDOM\b|\b[A-Z]{1,2}\d{1,2}[A-Z]?\s?\d[A-Z]{2}\b")),
+    ("EUR", re.compile(r"\b(?:DE|FR|AT|IT|ES|NL|BE|LU|PT|IE|FI)\s?[0-9A-Z]{2}\d{7,10}\b|\bUST|\bMWST|\bTVA\b|\bIVA\b|"
+                       r"\bDEUTSCHLAND\b|\bFRANCE\b|\bESPANA\b|\bITALIA\b|\bOSTERREICH\b")),
+    ("USD", re.compile(r"\b[A-Z]{2},?\s+\d{5}(?:-\d{4})?\b|\bUSA\b|\bSALES TAX\b")),
+]
+
+
 def read_currency(rows: list[Row]) -> str | None:
-    """The currency code of the receipt; a "$" on a Malaysian receipt means ringgit."""
+    """The currency code of the receipt: a code or symbol printed on it, else what its country suggests.
+
+    A "$" on a Malaysian receipt means ringgit; without any mark, VAT ids, postcodes and tax names
+    (MWST, TVA, UST, CHE-…, GB VAT numbers, US state + ZIP) suggest the country and so the currency.
+    """
     text = "\n".join(r.text for r in rows)
     code = detect_currency(text)
-    malaysian = bool(_MALAYSIA.search(fold(text)))
-    if malaysian and code in (None, "USD"):
+    folded = fold(text)
+    if _MALAYSIA.search(folded) and code in (None, "USD"):
         return "MYR"
-    return code
+    if code is not None:
+        return code
+    return next((hint for hint, pattern in _COUNTRY_HINTS if pattern.search(folded)), None)
 
 
 def read_tax_lines(rows: list[RowAmounts]) -> list[TaxLine]:
     """Tax at each rate printed on a row with a percentage: rate, base (when printed) and tax amount."""
     lines: list[TaxLine] = []
     seen: set[tuple] = set()
-    for item in rows:
+    for position, item in enumerate(rows):
         rate_match = _RATE.search(item.row.text)
-        if not rate_match or not item.amounts or not _has("tax", item.label):
+        if not rate_match or not item.amounts:
+            continue
+        in_tax_table = len(item.amounts) >= 2 and any(_has("tax", r.label) for r in rows[max(0, position - 4):position])
+        if not _has("tax", item.label) and not in_tax_table:
             continue
         rate = Decimal(rate_match.group(1).replace(",", "."))
         if not 0 < rate <= 30:
@@ -218,7 +237,7 @@ def read_rule_fields(rows: list[Row]) -> RuleFields:
     return fields
 
 
-def _rule_value(rows: list[Row], pattern: re.Pattern[str], group: str = "id") -> tuple[str, Row] | None:
+def _rule_value(rows: list[Row], pattern: re.Pattern[str], group: str | int = "id") -> tuple[str, Row] | None:
     for row in rows:
         match = pattern.search(fold(row.text))
         if match:
@@ -235,6 +254,11 @@ def _phone(rows: list[Row]) -> tuple[str, Row] | None:
         match = _PHONE_NUMBER.search(folded, keyword.end())
         if match and sum(c.isdigit() for c in match.group(0)) >= 7:
             return re.sub(r"\s{2,}", " ", match.group(0)).strip(" -/."), row
+    for row in rows[:8]:
+        text = row.text.strip()
+        if re.fullmatch(r"\+?[\d\s\-()/.]{9,20}", text) and 9 <= sum(c.isdigit() for c in text) <= 13 \
+                and not find_amounts(text) and not find_dates(text):
+            return text, row
     return None
 
 
@@ -279,7 +303,7 @@ def build_receipt(rows: list[Row], rules: RuleFields, origin: str, total: Decima
         return _field(value, row, (row.score if row else 0.9) * certainty, origin)
 
     phone = _phone(rows)
-    tax_id = _rule_value(rows, _TAX_ID)
+    tax_id = _rule_value(rows, _TAX_ID) or _rule_value(rows[:12], _VAT_ID, group=0)
     number = _rule_value(rows, _RECEIPT_NO)
     time = _time(rows)
     payment = _payment(rows)

@@ -67,6 +67,17 @@ class KnownMerchants:
             return None, 0.0
         return best[2], best[1] / 100.0
 
+    def evidence(self, text: str, kind: str) -> tuple[float, int]:
+        """How close the second-closest known entry is (0–1), and how often the closest was seen."""
+        choices = self._choices(kind)
+        wanted = normalise(text)
+        if not choices or not wanted:
+            return 0.0, 0
+        found = process.extract(wanted, choices, scorer=fuzz.ratio, limit=2)
+        counter = self.names if kind == "name" else self.addresses
+        second = found[1][1] / 100.0 if len(found) > 1 else 0.0
+        return second, counter.get(found[0][2], 0)
+
     def to_json(self) -> dict:
         return {"names": dict(self.names), "addresses": dict(self.addresses)}
 
