@@ -801,6 +801,17 @@ def receipt_sheet(data: ReceiptData, rng: random.Random) -> Sheet:
     words = loc.words
     family = rng.choice(RECEIPT_FAMILIES)
     paper = rng.choice([80.0, 80.0, 58.0])
+    font_pt = 8.0 if paper >= 70 else 6.8
+    margin = 4.0 if paper >= 70 else 2.5
+    char_mm = font_pt * PT_MM * pil_font(family, False, 100).getlength("0") / 100
+    capacity = int((paper - 2 * margin) / char_mm)
+
+    def pair(left: str, right: str, **style: object) -> list[Row]:
+        """One row, or two when the left and right texts would run into each other on this paper."""
+        if len(left) + len(right) + 2 <= capacity / float(style.get("size", 1.0)):
+            return [row(left=left, right=right, **style)]
+        return [row(left=left, **style), row(right=right, **style)]
+
     symbol = rng.choice(loc.symbols)
     date_fmt = rng.choice(loc.date_formats)
     rows: list[Row] = []
@@ -848,13 +859,13 @@ def receipt_sheet(data: ReceiptData, rng: random.Random) -> Sheet:
     header_style = rng.randint(0, 2)
     if header_style == 0:
         rows.append(row(left=f"{number_label} {data.receipt_number}"))
-        rows.append(row(left=f"{date_label} {date_text}".strip(), right=f"{time_label} {time_text}".strip()))
+        rows.extend(pair(f"{date_label} {date_text}".strip(), f"{time_label} {time_text}".strip()))
         rows.append(row(left=cashier))
     elif header_style == 1:
-        rows.append(row(left=f"{date_text} {time_text}", right=f"{number_label} {data.receipt_number}"))
+        rows.extend(pair(f"{date_text} {time_text}", f"{number_label} {data.receipt_number}"))
         rows.append(row(left=cashier))
     else:
-        rows.append(row(left=cashier, right=f"{number_label} {data.receipt_number}"))
+        rows.extend(pair(cashier, f"{number_label} {data.receipt_number}"))
     rows.append(Row(rule=rule))
 
     codes = {rate: chr(ord("A") + i) for i, rate in enumerate(sorted({i.tax_rate for i in data.items}))}
@@ -867,14 +878,15 @@ def receipt_sheet(data: ReceiptData, rng: random.Random) -> Sheet:
         qty = f"{item.quantity:f}"
         if item_style == 0 or item.quantity == 1 and item_style == 1:
             left = f"{qty} {item.description}" if item_style == 0 else item.description
-            rows.append(row(left=left, right=amount(item.amount) + code))
+            rows.extend(pair(left, amount(item.amount) + code))
             if item.quantity != 1 and item_style == 1:
                 rows.append(row(left=f"  {qty} x {amount(item.unit_price)}"))
         elif item_style == 1:
             rows.append(row(left=item.description))
             rows.append(row(left=f"  {qty} x {amount(item.unit_price)}", right=amount(item.amount) + code))
         else:
-            rows.append(row(left=item.description[:22], right=amount(item.amount) + code,
+            item.description = item.description[:min(22, int(capacity * 0.62) - 5)].rstrip()
+            rows.append(row(left=item.description, right=amount(item.amount) + code,
                             extra=[Span(f"{qty}", 0.62, "right"), Span(amount(item.unit_price), 0.8, "right")]))
     if len(data.items) > 1 and rng.random() < 0.4:
         count = sum(item.quantity for item in data.items)
@@ -895,8 +907,8 @@ def receipt_sheet(data: ReceiptData, rng: random.Random) -> Sheet:
     if data.rounding is not None:
         rows.append(row(left=rng.choice(words["rounding"]), right=amount(data.rounding)))
     total_label = rng.choice(words["total"])
-    rows.append(row(left=total_label, right=amount(data.total, with_symbol=rng.random() < 0.6),
-                    size=rng.choice([1.0, 1.2, 1.4]), bold=True, gap=0.2))
+    rows.extend(pair(total_label, amount(data.total, with_symbol=rng.random() < 0.6),
+                     size=rng.choice([1.0, 1.2, 1.4]), bold=True, gap=0.2))
     if data.cash_given is not None:
         rows.append(row(left=rng.choice(words["cash"]), right=amount(data.cash_given)))
         rows.append(row(left=rng.choice(words["change"]), right=amount(data.cash_given - data.total)))
@@ -926,8 +938,6 @@ def receipt_sheet(data: ReceiptData, rng: random.Random) -> Sheet:
         rows.append(row(center=f"{date_text} {time_text}"))
     if rng.random() < 0.4:
         rows.append(row(center=f"{_digits(rng, 4)} {_digits(rng, 2)} {_digits(rng, 6)}", size=0.8))
-    font_pt = 8.0 if paper >= 70 else 6.8
-    margin = 4.0 if paper >= 70 else 2.5
     return Sheet(paper, margin, font_pt, family, rows, top_mm=rng.uniform(4, 10),
                  line_factor=rng.uniform(1.25, 1.5))
 
