@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import io
 import json
-import math
 import random
 import shutil
 import sys
