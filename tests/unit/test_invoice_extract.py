@@ -189,3 +189,15 @@ def test_zugferd_text_layer_route_reaches_its_targets() -> None:
 ])
 def test_invoice_number_layouts(rows: list[list[tuple[float, str]]], number: str) -> None:
     assert extract_invoice([page(rows)]).invoice_number.value == number
+
+
+def test_tax_included_prices_derive_the_net() -> None:
+    rows = [[(150, "Muster Versicherung AG")], [(150, "Beitragsrechnung Nr. 2024-77")],
+            [(150, "Beitrag inklusive 19 % Versicherungsteuer"), (1200, "119,00 €")],
+            [(150, "in diesem Beitrag enthaltene Versicherungsteuer"), (1200, "(19,00 €)")],
+            [(150, "zu zahlender Beitrag"), (1200, "238,00 €")]]
+    invoice = extract_invoice([page(rows)])
+    assert (invoice.grand_total.value, invoice.tax_total.value, invoice.net_total.value) == (
+        Decimal("119.00"), Decimal("19.00"), Decimal("100.00"))
+    assert invoice.net_total.confidence < 0.7, "a derived net is a guess"
+    assert invoice.amount_due.value == Decimal("238.00")

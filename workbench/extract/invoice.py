@@ -191,6 +191,7 @@ _EXCLUDE_TOTAL = re.compile(
 _GROSS_STRONG = re.compile(
     r"gesamtbetrag|bruttobetrag|brutto\s?-?summe|rechnungsbetrag|endbetrag"
     r"|gesamtsumme|(?:summe|betrag|total|gesamt)\s*inkl|inkl\.?\s*(?:mwst|ust)|summe\s*brutto|\bbrutto\b"
+    r"|(?:inklusive|including|incl\.?)\s*(?:\d+(?:[.,]\d+)?\s*%\s*)?\w*(?:steuer|mwst|ust|vat|tax)\b"
     r"|grand\s*total|total\s*amount|invoice\s*total|total\s*(?:incl|inc\b|including)|amount\s*incl|total\s*ttc"
     r"|montant\s*ttc|\bttc\b|montant\s*total|total\s*(?:eur|usd|gbp|chf)\b|total\s*\(?(?:eur|usd|gbp|chf)"
 )
@@ -353,6 +354,8 @@ def _total_candidates(layout: Layout) -> dict[str, list[Candidate]]:
             if result is None:
                 continue
             value, source, how = result
+            if kind == "tax" and re.search(r"enthalten|included|inclus|\bdont\b|\binkl|\bincl", text):
+                value = abs(value)  # "(included VAT 35.13)": the brackets mark a part of the total, not a credit
             # Totals close the document: later pages and lower rows weigh a little more.
             position = 0.1 * (box.page / page_count) + 0.1 * (box.y0 / box.page_height)
             weight = (weight + position) * (0.9 if how == "column" else 1.0) * _ocr_factor(source)
@@ -520,6 +523,9 @@ def _solve_totals(layout: Layout) -> Totals:
         if score > best[0]:
             best = (score, (net, tax, gross, consistent))
     net, tax, gross, consistent = best[1]
+    if net is None and tax is not None and gross is not None and abs(tax.value) < abs(gross.value):
+        # Invoices priced with tax included print the total and the tax in it, not the net.
+        net = Candidate(gross.value - tax.value, 0.3, None)
     dues = _distinct(candidates["due"])
     due = dues[0] if dues else None
     if tax_lines and tax is not None and abs(sum(line.amount or 0 for line in tax_lines) - tax.value) > _CENT:
