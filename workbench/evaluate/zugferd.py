@@ -253,9 +253,7 @@ def evaluate_zugferd(folder: Path, engine: Engine, out_dir: Path, settings: Sett
         diagram = reliability_diagram(confidences, correct, out_dir / "zugferd_reliability.png",
                                       "Invoice field confidence, image route (zugferd-dev)")
         report.append(f"reliability diagram: {diagram}")
-    text = "\n".join(report)
-    print(text)
-    return text
+    return "\n".join(report)
 
 
 def _expected_text(fields: dict[str, Any], key: str) -> str:
