@@ -7,7 +7,7 @@ from workbench.config import Settings
 from workbench.extract.classify import classify
 from workbench.extract.invoice import extract_invoice
 from workbench.extract.receipt import extract_receipt
-from workbench.ocr import RapidOcrReader
+from workbench.ocr import OcrReader, RapidOcrReader
 
 
 class OcrEngine:
@@ -15,8 +15,8 @@ class OcrEngine:
 
     name = "ocr"
 
-    def __init__(self, settings: Settings) -> None:
-        self._reader = RapidOcrReader(settings)
+    def __init__(self, settings: Settings, reader: OcrReader | None = None) -> None:
+        self._reader = RapidOcrReader(settings) if reader is None else reader
 
     def page_texts(self, source: SourceDocument) -> list[PageText]:
         """The text of each page with boxes, from its text layer when it has one, else from OCR."""

@@ -2,7 +2,7 @@
 
 import os
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -13,6 +13,12 @@ from workbench.errors import EngineError
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
+CONFIDENT_SCORE = 0.9
+"""A line read with at least this score counts as read; an upright page has most of its text so read."""
+UPRIGHT_SHARE = 0.5
+"""Below this share of confidently read characters, the other three orientations are tried."""
+_TURNS = (Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
+
 
 class OcrReader(Protocol):
     """Reads the text lines of one page image."""
@@ -22,33 +28,80 @@ class OcrReader(Protocol):
         ...
 
 
-class RapidOcrReader:
-    """rapidocr with the angle classifier off (pages arrive upright from ingest) and a tuned detector size."""
+def fast_params(settings: Settings) -> dict[str, Any]:
+    """rapidocr settings of the fast reader: no angle classifier, capped detector size, one thread, arena on."""
+    return {
+        "Global.use_cls": False,
+        "Global.log_level": "error",
+        "Det.limit_side_len": settings.ocr_det_side,
+        "Det.limit_type": "max",
+        "Rec.rec_batch_num": settings.ocr_rec_batch,
+        "EngineConfig.onnxruntime.intra_op_num_threads": settings.ocr_threads,
+        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+    }
 
-    def __init__(self, settings: Settings) -> None:
+
+def confident_chars(lines: list[TextLine]) -> int:
+    """Characters in lines that run across the page and were read with a score of at least CONFIDENT_SCORE.
+
+    rapidocr also reads lines that run down the page (it turns tall crops), so a sideways page can be
+    read confidently; only lines running across count, which makes the upright turn win.
+    """
+    return sum(len(line.text) for line in lines
+               if line.score >= CONFIDENT_SCORE and line.bbox[2] - line.bbox[0] >= line.bbox[3] - line.bbox[1])
+
+
+def looks_upright(lines: list[TextLine]) -> bool:
+    """Whether most of the characters read were read confidently in lines across the page (upright)."""
+    return confident_chars(lines) >= UPRIGHT_SHARE * sum(len(line.text) for line in lines) > 0
+
+
+def _unturned(box: tuple[float, float, float, float], turn: Image.Transpose,
+              width: int, height: int) -> tuple[float, float, float, float]:
+    """A box found on the turned image, in the pixels of the original `width` x `height` image."""
+    x0, y0, x1, y1 = box
+    if turn is Image.Transpose.ROTATE_180:
+        return width - x1, height - y1, width - x0, height - y0
+    if turn is Image.Transpose.ROTATE_90:  # counter-clockwise: original (x, y) lands on (y, width - x)
+        return width - y1, x0, width - y0, x1
+    # ROTATE_270, clockwise: original (x, y) lands on (height - y, x)
+    return y0, height - x1, y1, height - x0
+
+
+def _reading_order(line: TextLine) -> tuple[float, float]:
+    return line.bbox[1], line.bbox[0]
+
+
+class RapidOcrReader:
+    """rapidocr tuned for throughput on CPU; orientation is judged from the upright read, without a classifier.
+
+    A page whose upright read has too few confident characters (an upside-down or sideways scan) is read
+    again turned by 180, 90 and 270 degrees, and the turn with the most confidently read characters wins;
+    its lines keep the turned page's reading order, with boxes mapped back into the original image's
+    pixels. Upright pages cost one read.
+    """
+
+    def __init__(self, settings: Settings, params: dict[str, Any] | None = None) -> None:
         from rapidocr import RapidOCR
 
-        params = {
-            "Global.use_cls": False,
-            "Global.log_level": "error",
-            "Det.limit_side_len": settings.ocr_det_side,
-            "Det.limit_type": "max",
-            "Rec.rec_batch_num": settings.ocr_rec_batch,
-            "EngineConfig.onnxruntime.intra_op_num_threads": settings.ocr_threads,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-        }
         try:
-            self._engine = RapidOCR(params=params)
+            self._engine = RapidOCR(params=fast_params(settings) if params is None else params)
         except Exception as error:  # rapidocr raises plain exceptions for missing models or bad settings
             raise EngineError(f"the OCR engine could not start: {error}") from error
         # onnxruntime sessions are thread-safe, but rapidocr keeps per-call state in its pipeline objects.
         self._lock = threading.Lock()
+        self.turned_pages = 0
+        """Pages this reader read turned (not upright)."""
 
-    def read(self, image: Image.Image) -> list[TextLine]:
-        """OCR one RGB page image."""
-        array = np.asarray(image.convert("RGB"))[:, :, ::-1]
+    @classmethod
+    def library_defaults(cls, settings: Settings) -> "RapidOcrReader":
+        """rapidocr exactly as `RapidOCR()` comes (angle classifier on, default threads): the speed reference."""
+        return cls(settings, params={})
+
+    def _lines(self, image: Image.Image) -> list[TextLine]:
         with self._lock:
-            result = self._engine(array)
+            result = self._engine(np.asarray(image)[:, :, ::-1])
         if result.boxes is None or result.txts is None:
             return []
         lines = []
@@ -57,5 +110,21 @@ class RapidOcrReader:
             ys = [point[1] for point in box]
             lines.append(TextLine(text=text, bbox=(min(xs), min(ys), max(xs), max(ys)),
                                   score=min(max(float(score), 0.0), 1.0)))
-        lines.sort(key=lambda line: (line.bbox[1], line.bbox[0]))
-        return lines
+        return sorted(lines, key=_reading_order)
+
+    def read(self, image: Image.Image) -> list[TextLine]:
+        """OCR one page image; lines sorted top to bottom, then left to right, as the text runs."""
+        rgb = image.convert("RGB")
+        lines = self._lines(rgb)
+        if looks_upright(lines):
+            return lines
+        best, best_turn = lines, None
+        for turn in _TURNS:
+            turned = self._lines(rgb.transpose(turn))
+            if confident_chars(turned) > confident_chars(best):
+                best, best_turn = turned, turn
+        if best_turn is None:
+            return best
+        self.turned_pages += 1
+        width, height = rgb.size
+        return [line.model_copy(update={"bbox": _unturned(line.bbox, best_turn, width, height)}) for line in best]

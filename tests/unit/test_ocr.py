@@ -1,0 +1,67 @@
+"""The OCR reader on synthetic pages with known text: lines, boxes, scores, order, and turned pages."""
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from workbench.config import Settings
+from workbench.ocr import RapidOcrReader
+from workbench.ocr.rapid import looks_upright
+
+LINES = [("GREEN GROCER", 40), ("Total 12.50", 130), ("THANK YOU", 220)]
+"""Text and top edge (px) of each line on the page."""
+
+
+def page() -> Image.Image:
+    image = Image.new("RGB", (520, 300), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=44)
+    for text, top in LINES:
+        draw.text((30, top), text, fill="black", font=font)
+    return image
+
+
+@pytest.fixture(scope="module")
+def reader() -> RapidOcrReader:
+    return RapidOcrReader(Settings())
+
+
+@pytest.fixture(scope="module")
+def upright(reader: RapidOcrReader):
+    return reader.read(page())
+
+
+def squeeze(text: str) -> str:
+    return text.replace(" ", "").upper()
+
+
+def test_reads_each_line_in_order_with_scores(upright) -> None:
+    assert [squeeze(line.text) for line in upright] == [squeeze(text) for text, _ in LINES]
+    assert all(0.9 <= line.score <= 1.0 for line in upright)
+    assert looks_upright(upright)
+
+
+def test_boxes_sit_on_their_lines(upright) -> None:
+    for line, (_, top) in zip(upright, LINES):
+        x0, y0, x1, y1 = line.bbox
+        assert 15 <= x0 <= 45 and 180 <= x1 <= 500
+        assert top - 15 <= y0 < top + 20 < y1 <= top + 70
+
+
+@pytest.mark.parametrize("turn", [Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_90])
+def test_turned_page_is_read_upright_with_boxes_on_the_original(reader: RapidOcrReader, upright, turn) -> None:
+    turned = page().transpose(turn)
+    before = reader.turned_pages
+    lines = reader.read(turned)
+    assert reader.turned_pages == before + 1
+    assert [squeeze(line.text) for line in lines] == [squeeze(text) for text, _ in LINES]
+    # The same line found upright, turned the same way, covers the same pixels.
+    width, height = 520, 300
+    for line, straight in zip(lines, upright):
+        x0, y0, x1, y1 = straight.bbox
+        expected = ((width - x1, height - y1, width - x0, height - y0) if turn is Image.Transpose.ROTATE_180
+                    else (y0, width - x1, y1, width - x0))
+        assert all(abs(a - b) <= 8 for a, b in zip(line.bbox, expected))
+
+
+def test_blank_page_has_no_lines(reader: RapidOcrReader) -> None:
+    assert reader.read(Image.new("RGB", (300, 200), "white")) == []
