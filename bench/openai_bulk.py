@@ -3,20 +3,28 @@
 Usage (a server must be running; for the tiny random test model add --text-cap 4, see docs/vllm.md):
     python bench/openai_bulk.py --base-url http://127.0.0.1:8000/v1 --model tiny-qwen3-vl \
         --documents 100 --concurrency 1 8 --text-cap 4 --pixel-budget 16384
-Prints, per concurrency, the wall time, documents per second and how many documents failed.
+Prints, per concurrency, the wall time, documents per second and how many documents failed. With
+--import-folder the same documents are written as PNG files and imported with `workbench.batch.import_folder`
+into a fresh database (loading, reading, validating, storing page images), as `workbench import` does.
 """
 
 import argparse
 import hashlib
 import io
+import tempfile
 import time
+from contextlib import closing
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from schemas import Page, SourceDocument
+from workbench.batch import import_folder
 from workbench.config import Settings
+from workbench.engines import register
 from workbench.engines.openai_compatible import OpenAICompatibleEngine
 from workbench.errors import EngineError
+from workbench.store import Store
 
 
 def synthetic_receipt(number: int, salt: str) -> SourceDocument:
@@ -43,6 +51,7 @@ def main() -> None:
     parser.add_argument("--text-cap", type=int, default=None)
     parser.add_argument("--pixel-budget", type=int, default=1280 * 32 * 32)
     parser.add_argument("--max-new-tokens", type=int, default=1024)
+    parser.add_argument("--import-folder", action="store_true", help="time workbench.batch.import_folder")
     args = parser.parse_args()
     for concurrency in args.concurrency:
         salt = f"c{concurrency}-{time.time_ns()}"
@@ -51,15 +60,30 @@ def main() -> None:
                             vlm_pixel_budget=args.pixel_budget, vlm_max_new_tokens=args.max_new_tokens,
                             openai_timeout_s=600)
         engine = OpenAICompatibleEngine(settings, text_cap=args.text_cap)
-        began = time.monotonic()
-        outcomes = engine.read_many(sources, "receipt")
-        seconds = time.monotonic() - began
-        failed = [outcome for outcome in outcomes if isinstance(outcome, EngineError)]
+        if args.import_folder:
+            seconds, errors = _import(sources, settings, args.text_cap)
+        else:
+            began = time.monotonic()
+            outcomes = engine.read_many(sources, "receipt")
+            seconds = time.monotonic() - began
+            errors = [outcome.user_message for outcome in outcomes if isinstance(outcome, EngineError)]
         print(f"concurrency {concurrency:3d}: {len(sources)} documents in {seconds:7.1f} s = "
-              f"{len(sources) / seconds:6.2f} documents/s, {len(failed)} failed", flush=True)
-        for error in failed[:3]:
-            print(f"  {error.user_message[:300]}")
+              f"{len(sources) / seconds:6.2f} documents/s, {len(errors)} failed", flush=True)
+        for error in errors[:3]:
+            print(f"  {error[:300]}")
 
+
+def _import(sources: list[SourceDocument], settings: Settings, text_cap: int | None) -> tuple[float, list[str]]:
+    register("openai-bench", lambda bench_settings: OpenAICompatibleEngine(bench_settings, text_cap=text_cap))
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "inbox"
+        folder.mkdir()
+        for source in sources:
+            source.pages[0].image.save(folder / source.name)
+        settings = settings.model_copy(update={"db": Path(scratch) / "bench.sqlite"})
+        with closing(Store(settings.db)) as store:
+            report = import_folder(folder, store, settings, "openai-bench", "receipt")
+    return report.seconds, [error for _, error in report.errors]
 
 if __name__ == "__main__":
     main()

@@ -41,6 +41,7 @@ class FaultProxy:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.bodies: list[bytes] = []
+        self.authorizations: list[str | None] = []
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=600)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -75,6 +76,7 @@ class FaultProxy:
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             n = self.chat_requests
             self.bodies.append(body)
+            self.authorizations.append(next((v for k, v in headers.items() if k.lower() == "authorization"), None))
         try:
             return self._answer(self.rule(n, path, body), method, path, headers, body)
         finally:

@@ -82,9 +82,10 @@ def test_reads_every_document_type_with_token_confidence(vllm_server: VllmServer
         assert any(field.confidence != vlm_output.NO_LOGPROB_CONFIDENCE for field in fields)
 
 
-def test_request_carries_prompt_scaled_image_schema_and_logprobs(vllm_server: VllmServer) -> None:  # noqa: F811
+def test_request_carries_key_prompt_scaled_image_schema_and_logprobs(vllm_server: VllmServer) -> None:  # noqa: F811
     with FaultProxy(vllm_server.base_url) as proxy:
-        engine_for(proxy.base_url).read(document(2), "invoice")
+        engine_for(proxy.base_url, openai_api_key="sk-test-key").read(document(2), "invoice")
+    assert proxy.authorizations == ["Bearer sk-test-key"]
     body = json.loads(proxy.bodies[0])
     text, image = body["messages"][0]["content"]
     assert text == {"type": "text", "text": vlm_output.prompt("invoice")}
@@ -237,7 +238,9 @@ def test_server_killed_mid_batch_fails_the_rest_clearly_and_a_restart_reads_them
         message = outcomes[name].user_message  # type: ignore[attr-defined]
         assert message.startswith(f"{name}: the server at {vllm_server.base_url}") and "cannot connect" in message
 
-    vllm_server.start()
+    restart_s = vllm_server.start()
+    print(f"killed after 3 results: {len(done)} read, {len(failed)} failed, e.g. {outcomes[failed[0]]}; "
+          f"restart took {restart_s:.0f} s")
     retry = [source for source in sources if source.name in failed]
     with FaultProxy(vllm_server.base_url) as proxy:
         again = engine_for(proxy.base_url).read_many(retry, "receipt")

@@ -131,8 +131,11 @@ class OpenAICompatibleEngine:
 
         async def deliver(source: SourceDocument, first: "asyncio.Task[Outcome]") -> None:
             try:
-                outcome = await asyncio.shield(first)
-                await asyncio.to_thread(results.put, (source, outcome))
+                try:
+                    item: Any = (source, await asyncio.shield(first))
+                except Exception as error:  # a bug, not a server failure: the consumer re-raises it
+                    item = error
+                await asyncio.to_thread(results.put, item)
             finally:
                 slots.release()
 
