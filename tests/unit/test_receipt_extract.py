@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas import PageText, Receipt, TextLine
 from workbench.extract.features import group_rows, strip_registration
@@ -225,3 +227,15 @@ def test_corrections_teach_the_merchant_name() -> None:
     assert learned.merchant_name.origin == "learned"
     assert learned.merchant_name.confidence == pytest.approx(0.8)
     assert apply_memory(read, {}) is read
+
+
+_WORDS = ["TOTAL", "RM", "12.50", "1,234.56", "9,00", "25/12/2018", "SDN BHD", "JALAN", "GST 6%", "CASH", "-0.02",
+          "Summe", "MwSt 19%", "€", "$", "x", "2", "TEL", "03-1234567", "14/03/20185:57:07PM", "Tip", ":", "(123-A)"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4), min_size=1, max_size=25))
+def test_any_text_gives_a_valid_receipt(rows: list[list[str]]) -> None:
+    receipt = extract_receipt([page([[" ".join(row)] for row in rows])])
+    Receipt.model_validate(receipt.model_dump())
+    assert_honest(receipt)

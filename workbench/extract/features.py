@@ -249,8 +249,22 @@ def _amount_context(row: Row, span_line: TextLine, start: int, end: int) -> str:
     return " ".join(left + [own])
 
 
+def _left_of(line: TextLine, boxes: list[TextLine], line_height: float) -> str:
+    """Text of the nearest box to the left of `line` whose middle is within a line height of its middle,
+    whatever row grouping decided (skewed scans put a label and its value on slightly different heights)."""
+    middle = (line.bbox[1] + line.bbox[3]) / 2
+    near = [b for b in boxes if b is not line and b.bbox[2] <= line.bbox[0] + 2
+            and abs((b.bbox[1] + b.bbox[3]) / 2 - middle) <= 0.9 * line_height]
+    if not near:
+        return ""
+    return max(near, key=lambda b: b.bbox[2]).text
+
+
 def amount_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
     """One candidate per distinct amount on the receipt, with the strongest evidence of its instances."""
+    boxes: dict[int, list[TextLine]] = {}
+    for row in rows:
+        boxes.setdefault(row.page, []).extend(row.lines)
     instances: dict[Decimal, list[dict[str, float]]] = {}
     where: dict[Decimal, tuple[Row, TextLine, str]] = {}
     all_values: list[Decimal] = []
@@ -262,6 +276,7 @@ def amount_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
                 above = rows[position - 1].text if position > 0 else ""
                 feats = keyword_flags(context, "ctx_")
                 feats.update(keyword_flags(above, "above_"))
+                feats.update(keyword_flags(_left_of(line, boxes[row.page], layout.line_height), "left_"))
                 feats.update({
                     "rel_y": layout.rel_y(line.bbox),
                     "rel_x_right": (line.bbox[2] - layout.x0) / layout.width,

@@ -8,6 +8,7 @@ a calibrated confidence; plus the known merchants and the word lexicon.
 
 import gzip
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -101,8 +102,10 @@ class ReceiptModel:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as handle:
+        partial = path.with_name(path.name + ".partial")
+        with gzip.open(partial, "wt", encoding="utf-8", compresslevel=9) as handle:
             json.dump(self.to_json(), handle)
+        os.replace(partial, path)
 
 
 _LOCK = threading.Lock()

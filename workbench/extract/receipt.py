@@ -179,6 +179,7 @@ def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choic
         value, corrections = known, 0
     else:
         value, corrections = model.lexicon.correct(str(chosen.value))
+    value = value[:200] if kind == "name" else value[:500]
     second_sim, seen = model.merchants.evidence(str(chosen.value), kind)
     feats.update({
         "known_second_sim": second_sim,
