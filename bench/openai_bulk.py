@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--pixel-budget", type=int, default=1280 * 32 * 32)
     parser.add_argument("--max-new-tokens", type=int, default=1024)
     parser.add_argument("--import-folder", action="store_true", help="time workbench.batch.import_folder")
+    parser.add_argument("--ocr", action="store_true", help="OCR each page on the client (as the app does)")
     args = parser.parse_args()
     for concurrency in args.concurrency:
         salt = f"c{concurrency}-{time.time_ns()}"
@@ -59,9 +60,9 @@ def main() -> None:
         settings = Settings(openai_base_url=args.base_url, openai_model=args.model, openai_concurrency=concurrency,
                             vlm_pixel_budget=args.pixel_budget, vlm_max_new_tokens=args.max_new_tokens,
                             openai_timeout_s=600)
-        engine = OpenAICompatibleEngine(settings, text_cap=args.text_cap)
+        engine = OpenAICompatibleEngine(settings, use_ocr=args.ocr, text_cap=args.text_cap)
         if args.import_folder:
-            seconds, errors = _import(sources, settings, args.text_cap)
+            seconds, errors = _import(sources, settings, args.ocr, args.text_cap)
         else:
             began = time.monotonic()
             outcomes = engine.read_many(sources, "receipt")
@@ -73,8 +74,10 @@ def main() -> None:
             print(f"  {error[:300]}")
 
 
-def _import(sources: list[SourceDocument], settings: Settings, text_cap: int | None) -> tuple[float, list[str]]:
-    register("openai-bench", lambda bench_settings: OpenAICompatibleEngine(bench_settings, text_cap=text_cap))
+def _import(sources: list[SourceDocument], settings: Settings, ocr: bool,
+            text_cap: int | None) -> tuple[float, list[str]]:
+    register("openai-bench", lambda bench_settings: OpenAICompatibleEngine(bench_settings, use_ocr=ocr,
+                                                                          text_cap=text_cap))
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "inbox"
         folder.mkdir()

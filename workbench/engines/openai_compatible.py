@@ -25,7 +25,7 @@ from schemas import DocType, Invoice, PageText, Receipt, SourceDocument
 from workbench.config import Settings
 from workbench.engines import vlm_output
 from workbench.errors import ConfigError, EngineError
-from workbench.ocr import OcrReader
+from workbench.ocr import OcrReader, RapidOcrReader
 
 Outcome = Receipt | Invoice | EngineError
 """What reading one document gives in bulk: the document, or the error that stopped it."""
@@ -49,14 +49,18 @@ class OpenAICompatibleEngine:
 
     name = "openai"
 
-    def __init__(self, settings: Settings, reader: OcrReader | None = None, text_cap: int | None = None) -> None:
-        """`reader` (optional) OCRs pages without a text layer, for OCR agreement and source boxes;
+    def __init__(self, settings: Settings, reader: OcrReader | None = None, use_ocr: bool = True,
+                 text_cap: int | None = None) -> None:
+        """Pages without a text layer are OCRed here (`reader`, else rapidocr unless `use_ocr` is False), as
+        the local Qwen3-VL engine does, so a value the page does not show is capped and fields get boxes;
         `text_cap` lowers every text bound of the output schema (a small context, or random test weights)."""
         if not settings.openai_base_url.startswith(("http://", "https://")):
             raise ConfigError(f"WORKBENCH_OPENAI_BASE_URL must start with http:// or https://, "
                               f"not {settings.openai_base_url!r}")
         self.settings = settings
         self.base_url = settings.openai_base_url.rstrip("/")
+        if reader is None and use_ocr:
+            reader = RapidOcrReader(settings)
         self._reader = reader
         self._text_cap = text_cap
         # vLLM without --api-key accepts any key; the client library insists on one.
@@ -193,9 +197,14 @@ class OpenAICompatibleEngine:
         try:
             if not source.pages:
                 raise EngineError(f"{source.name}: has no page images to send to the server")
-            body = await asyncio.to_thread(self.request_body, source, doc_type)
-            completion = await self._send(client, source.name, body)
-            return await asyncio.to_thread(self._parse, source, doc_type, completion)
+            # OCR (when a page has no text layer) runs while the server reads the document.
+            page_texts = asyncio.create_task(asyncio.to_thread(self._page_texts, source))
+            try:
+                body = await asyncio.to_thread(self.request_body, source, doc_type)
+                completion = await self._send(client, source.name, body)
+            finally:
+                pages = await page_texts
+            return await asyncio.to_thread(self._parse, source, doc_type, completion, pages)
         except EngineError as error:
             return error
 
@@ -243,7 +252,8 @@ class OpenAICompatibleEngine:
             await asyncio.sleep(retry_after if retry_after is not None else _backoff(attempt))
         raise AssertionError("unreachable")
 
-    def _parse(self, source: SourceDocument, doc_type: DocType | Literal["auto"], completion: Any) -> Receipt | Invoice:
+    def _parse(self, source: SourceDocument, doc_type: DocType | Literal["auto"], completion: Any,
+               pages: list[PageText]) -> Receipt | Invoice:
         choices = getattr(completion, "choices", None)
         if not choices:
             raise EngineError(f"{source.name}: the server at {self.base_url} answered without a choice: "
@@ -254,8 +264,7 @@ class OpenAICompatibleEngine:
                               "(raise WORKBENCH_VLM_MAX_NEW_TOKENS and the server's --max-model-len)")
         answer = choice.message.content or ""
         try:
-            return vlm_output.parse_answer(answer, doc_type, token_scores(answer, choice.logprobs),
-                                           self._page_texts(source))
+            return vlm_output.parse_answer(answer, doc_type, token_scores(answer, choice.logprobs), pages)
         except EngineError as error:
             raise EngineError(f"{source.name}: {error.user_message}") from None
 
@@ -263,7 +272,7 @@ class OpenAICompatibleEngine:
         texts = []
         for page in source.pages:
             width, height = page.image.size
-            if page.text_lines:
+            if page.text_lines is not None:
                 texts.append(PageText(number=page.number, width=width, height=height,
                                       lines=page.text_lines, origin="text"))
             elif self._reader is not None:
