@@ -98,6 +98,12 @@ def _add_arithmetic(analysis: Analysis) -> None:
             and abs(rules.subtotal + rules.tax_total + (rules.tip or 0) - abs(rules.discount or 0)
                     + (rules.rounding or 0) - value) <= Decimal("0.01")
         )
+        adjustments = [a for a in (rules.tax_total, rules.tip, rules.discount, rules.rounding) if a is not None]
+        cand.features["arith_adjusted"] = float(
+            rules.subtotal is not None and bool(adjustments)
+            and abs(rules.subtotal + (rules.tax_total or 0) + (rules.tip or 0) - abs(rules.discount or 0)
+                    + (rules.rounding or 0) - value) <= Decimal("0.01")
+        )
         cand.features["arith_items"] = float(
             bool(rules.items_sum) and abs(rules.items_sum - value) <= Decimal("0.01")
         )
@@ -145,7 +151,7 @@ def choose_total(analysis: Analysis) -> Choice:
     best, p1, p2 = _best(cands)
     feats = _common_judge(cands, best, p1, p2)
     if best is not None:
-        for key in ("arith_sub_tax", "arith_items", "arith_sub_round", "is_cash_minus_change", "count",
+        for key in ("arith_sub_tax", "arith_adjusted", "arith_items", "arith_sub_round", "is_cash_minus_change", "count",
                     "max_ctx_kw_total_strong", "max_ocr_score", "is_max", "max_has_currency"):
             feats[key] = best.features.get(key, 0.0)
     return Choice(best.value if best else None, best, feats)
