@@ -8,6 +8,12 @@ weights. Prints one line per run and a table last.
 
 On the GPU machine (configs and tokenizer carried in a git-ignored folder, see --assets):
   python3 bench/gpu_qwen3_vl.py --size 2b --baseline 1 64 --engine 64 128 --single
+
+Measured 2026-11-21 on one H100 (torch 2.11, transformers 5.17), receipts/s, 200 tokens at most:
+  2B baseline bs1 0.056, bs64 1.98 | engine bs64 3.24, bs128 4.06, bs256 4.51; at 524 288 px bs256 6.83;
+     one receipt alone 6.2 s (baseline 18.0 s); --compile (static cache) bs64 1.02 (recompiles per batch)
+  4B baseline bs64 1.85 | engine bs64 2.84, bs128 3.07
+Decoding is bound by per-step host overhead (about 90 ms a step for plain generate at batch 1 there).
 """
 
 import argparse
