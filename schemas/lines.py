@@ -3,7 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.extracted import Extracted, Source
-from schemas.types import Code, LongText, Money, Quantity, Rate, ShortText
+from schemas.types import Code, LongText, Money, Quantity, Rate, ShortText, UnitPrice
 
 
 class LineItem(BaseModel):
@@ -13,7 +13,7 @@ class LineItem(BaseModel):
 
     description: LongText | None = None
     quantity: Quantity | None = None
-    unit_price: Money | None = None
+    unit_price: UnitPrice | None = None
     amount: Money | None = None
     tax_rate: Rate | None = None
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)

@@ -30,6 +30,11 @@ Money = Annotated[
 ]
 """An amount of money: a Decimal with two decimal places, serialised as a JSON string ("9.00")."""
 
+UnitPrice = Annotated[
+    Decimal, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=14, decimal_places=4)
+]
+"""A price per unit: up to four decimal places, as e-invoices carry (3.3333)."""
+
 Quantity = Annotated[Decimal, Field(ge=Decimal("-999999"), le=Decimal("999999"), max_digits=12, decimal_places=4)]
 Rate = Annotated[Decimal, Field(ge=Decimal("0"), le=Decimal("100"), max_digits=6, decimal_places=3)]
 """A tax rate in percent (19 means 19 %)."""

@@ -3,10 +3,10 @@
 from pathlib import Path
 from typing import Literal
 
-from schemas import DocType, DocumentResult, Invoice, SourceDocument
+from schemas import DocType, DocumentResult, Invoice, Issue, Receipt, SourceDocument
 from workbench.config import Settings
 from workbench.engines import Engine
-from workbench.errors import WorkbenchError
+from workbench.errors import InputError, WorkbenchError
 from workbench.extract.einvoice import read_einvoice
 from workbench.ingest import load_bytes, load_path
 from workbench.validate import validate
@@ -15,21 +15,32 @@ DocTypeChoice = DocType | Literal["auto"]
 
 
 def process(source: SourceDocument, engine: Engine, doc_type: DocTypeChoice = "auto") -> DocumentResult:
-    """Read a loaded document: its embedded e-invoice XML exactly when present, else with `engine`."""
+    """Read a loaded document: its embedded e-invoice XML exactly when present, else with `engine`.
+
+    A PDF whose embedded XML cannot be read falls back to its pages, with an Issue saying so.
+    """
+    notes: list[Issue] = []
+    document: Receipt | Invoice | None = None
     if source.xml is not None:
-        document = read_einvoice(source.xml, source.name)
-        engine_name, kind = "xml", "invoice"
-    else:
+        try:
+            document = read_einvoice(source.xml, source.name)
+            engine_name = "xml"
+        except InputError as error:
+            if not source.pages:
+                raise
+            notes.append(Issue(code="einvoice_unreadable", field=None, severity="warning",
+                               message=f"The embedded e-invoice XML could not be used ({error.reason}); "
+                                       "the fields were read from the printed pages instead."))
+    if document is None:
         document = engine.read(source, doc_type)
         engine_name = engine.name
-        kind = "invoice" if isinstance(document, Invoice) else "receipt"
     return DocumentResult(
         file=source.name,
-        doc_type=kind,
+        doc_type="invoice" if isinstance(document, Invoice) else "receipt",
         engine=engine_name,
         pages=len(source.pages),
         document=document,
-        issues=validate(document),
+        issues=notes + validate(document),
         content_hash=source.content_hash,
     )
 

@@ -111,7 +111,7 @@ def test_cii_invoice_fields_are_read_exactly_with_origin_xml() -> None:
     [item] = invoice.line_items
     assert item.description == "Conseil technique"
     assert (item.quantity, item.unit_price, item.amount, item.tax_rate) == (
-        Decimal(3), Decimal("33.33"), Decimal("100.00"), Decimal(20))
+        Decimal(3), Decimal("33.3333"), Decimal("100.00"), Decimal(20))
     assert invoice.grand_total.origin == "xml" and invoice.grand_total.confidence == 1.0
     assert invoice.due_date.source is None
 
@@ -123,7 +123,7 @@ def test_cii_credit_note_amounts_are_negative() -> None:
     assert invoice.tax_lines[0].base == Decimal("-100.00")
     assert invoice.line_items[0].amount == Decimal("-100.00")
     assert invoice.line_items[0].quantity == Decimal(-3)
-    assert invoice.line_items[0].unit_price == Decimal("33.33")
+    assert invoice.line_items[0].unit_price == Decimal("33.3333")
 
 
 def test_ubl_credit_note() -> None:

@@ -317,10 +317,18 @@ def _read_ubl(root: Element, name: str) -> dict[str, Any]:
 # --- assembly ---------------------------------------------------------------------------------------------
 
 def _places(value: Decimal | None, places: int) -> Decimal | None:
-    """Round half up to the places the schema holds (unit prices are kept to the cent, quantities to 4)."""
+    """Round half up to the places the schema holds."""
     if value is None:
         return None
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _price(value: Decimal | None) -> Decimal | None:
+    """A unit price to four places, or to the cent when it has no finer digits (9.00, 3.3333)."""
+    fine = _places(value, 4)
+    if fine is None or fine != fine.quantize(Decimal("0.01")):
+        return fine
+    return fine.quantize(Decimal("0.01"))
 
 
 def _build(fields: dict[str, Any], name: str) -> Invoice:
@@ -336,7 +344,7 @@ def _build(fields: dict[str, Any], name: str) -> Invoice:
 
     items = [
         {"description": _clip(item["description"], _LONG), "quantity": _places(sign(item["quantity"]), 4),
-         "unit_price": _places(item["unit_price"], 2), "amount": sign(item["amount"]),
+         "unit_price": _price(item["unit_price"]), "amount": sign(item["amount"]),
          "tax_rate": _places(item["tax_rate"], 3),
          "confidence": 1.0}
         for item in fields["line_items"]
