@@ -27,7 +27,7 @@ def audit_csv(entries: list[AuditEntry]) -> bytes:
 store = resources.store()
 entries = store.audit()
 
-st.title("Audit trail")
+st.title("Audit trail", anchor=False)
 st.caption("Every import, correction, decision, mapping change and export, newest first. The original reading of"
            " each document stays stored beside its corrections.")
 left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")

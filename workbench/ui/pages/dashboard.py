@@ -28,7 +28,7 @@ def totals_by_month(documents: list[StoredDocument]) -> pd.DataFrame:
 store = resources.store()
 documents = store.list()
 
-st.title("Dashboard")
+st.title("Dashboard", anchor=False)
 status_columns = st.columns(len(STATUS_LABELS))
 for column, (status, label) in zip(status_columns, STATUS_LABELS.items(), strict=True):
     column.metric(label.capitalize(), sum(stored.status == status for stored in documents), border=True)

@@ -41,7 +41,7 @@ def _preview(documents: list[StoredDocument]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["ID", "File", "Status", "Supplier", "Date", "Total", "Currency"])
 
 
-st.title("Export")
+st.title("Export", anchor=False)
 state.show_flashes()
 statuses = st.multiselect("Documents with status", list(STATUSES), default=["approved"],
                           format_func=STATUS_LABELS.__getitem__,

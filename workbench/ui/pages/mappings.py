@@ -63,7 +63,7 @@ def _save(before: list[Mapping], edited: pd.DataFrame) -> int:
     return changed
 
 
-st.title("Account mappings")
+st.title("Account mappings", anchor=False)
 state.show_flashes()
 st.caption("Bookkeeping exports book each document on its merchant's accounts, else on its category's (receipt or"
            " invoice), else on the accounts of `*` (any document). Fill in the codes and save; rows left empty are"

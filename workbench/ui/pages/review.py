@@ -26,8 +26,8 @@ user = state.user_name(settings)
 threshold = settings.review_threshold
 
 
-def _input_key(stored: StoredDocument, path: str) -> str:
-    return f"field-{stored.id}-{stored.version}-{path}"
+def _input_key(document_id: int, version: int, path: str) -> str:
+    return f"field-{document_id}-{version}-{path}"
 
 
 def _save(document_id: int, version: int, values: dict[str, str | None], status: str | None) -> bool:
@@ -60,14 +60,16 @@ def _select_next(after: int | None) -> None:
 
 def _submit_fields(document_id: int, version: int, paths: list[str], approve: bool) -> None:
     stored = store.get(document_id)
-    values = {path: st.session_state.get(_input_key(stored, path)) for path in paths}
-    if stored.version != version:
+    values = {path: st.session_state.get(_input_key(document_id, version, path)) for path in paths}
+    current = {view.path: view.value for view in field_views(stored, threshold)}
+    changed = {path: value for path, value in values.items() if (value or None) != current.get(path)}
+    # A newer version holding exactly these values is this form's own earlier submission (Ctrl+Enter in a field
+    # also submits the form by Enter); only differing values would overwrite someone else's change.
+    if stored.version != version and changed:
         state.flash("warning", f"Document #{document_id} was changed by someone else in the meantime and has been"
                                " reloaded. Check it and apply your change again.")
         return
-    current = {view.path: view.value for view in field_views(stored, threshold)}
-    changed = {path: value for path, value in values.items() if (value or None) != current.get(path)}
-    if not _save(document_id, version, changed, "approved" if approve else None):
+    if not _save(document_id, stored.version, changed, "approved" if approve else None):
         return
     if approve:
         state.flash("success", f"Document #{document_id} approved.")
@@ -161,8 +163,9 @@ def _field_form(stored: StoredDocument, views: list[FieldView]) -> None:
     with st.form(f"fields-{stored.id}-{stored.version}", border=False):
         for view in shown:
             help_text = "; ".join(plain(message) for message in view.issues) or None
-            st.text_input(_field_label(view), value=view.value or "", key=_input_key(stored, view.path),
-                          help=help_text, placeholder="missing" if view.required else "")
+            st.text_input(_field_label(view), value=view.value or "", help=help_text,
+                          key=_input_key(stored.id, stored.version, view.path),
+                          placeholder="missing" if view.required else "")
         left, right = st.columns(2)
         paths = [view.path for view in shown]
         left.form_submit_button("Save (Enter)", width="stretch", key=f"save-{stored.id}", on_click=_submit_fields,
@@ -209,7 +212,7 @@ def _detail(stored: StoredDocument, duplicates: dict[int, list[str]]) -> None:
         _audit(stored)
 
 
-st.title("Review")
+st.title("Review", anchor=False)
 state.show_flashes()
 documents = store.list()
 if not documents:

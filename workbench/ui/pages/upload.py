@@ -25,7 +25,7 @@ with st.sidebar:
     doc_type = st.radio("Document type", ["auto", "receipt", "invoice"], horizontal=True,
                         help="auto tells receipts from invoices; XML e-invoices are always read from their XML.")
 
-st.title("Import documents")
+st.title("Import documents", anchor=False)
 st.caption("Receipts and invoices as JPG, PNG, TIFF, WebP, BMP or PDF (multi-page included), or XML e-invoices."
            f" Up to {settings.max_file_mb:g} MB and {settings.max_pages} pages each. Files already imported are"
            " recognised by their content and not read twice.")
