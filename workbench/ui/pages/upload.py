@@ -34,11 +34,10 @@ if engine_name in LOCAL_VLM_ENGINES and not resources.has_accelerator():
     st.warning("No GPU was found: the vision-language model would run on the CPU and take minutes per page."
                " The ocr engine reads a receipt in about a second.", icon=":material/warning:")
 
-if not store.list():
-    offer_samples(store, settings)
-
 uploads = st.file_uploader("Drop files here", type=UPLOAD_TYPES, accept_multiple_files=True,
                            label_visibility="collapsed")
+if not uploads and not store.list():
+    offer_samples(store, settings)
 done: dict[str, Outcome] = st.session_state.setdefault(_DONE, {})
 if uploads:
     for upload in uploads:
