@@ -111,11 +111,12 @@ class Lexicon:
 
     def correct_word(self, word: str) -> str:
         """`word` (upper case) or the one frequent word a single edit away from it."""
-        if len(word) < 5 or self.words.get(word, 0) > 0 or not any(c.isalpha() for c in word):
+        if len(word) < 5 or self.words.get(word, 0) > 0 or not word.isascii() or not any(c.isalpha() for c in word):
             return word
+        # Substitutions only: a dropped or added letter is as often a real, unseen name ("LANGE" is no "LANE").
         options = [
             w for w, n in self.words.items()
-            if n >= self.min_count and abs(len(w) - len(word)) <= 1 and Levenshtein.distance(w, word) == 1
+            if n >= self.min_count and len(w) == len(word) and Levenshtein.distance(w, word) == 1
         ]
         if len(options) != 1:
             return word
@@ -128,13 +129,15 @@ class Lexicon:
         def repl(match: re.Match[str]) -> str:
             nonlocal changes
             word = match.group(0)
+            if not word.isascii():
+                return word
             fixed = self.correct_word(word.upper())
             if fixed == word.upper():
                 return word
             changes += 1
             return fixed
 
-        return re.sub(r"[A-Za-z0-9]+", repl, text), changes
+        return re.sub(r"\w+", repl, text), changes
 
     def to_json(self) -> dict:
         return {"words": {w: n for w, n in self.words.items() if n > 0}, "min_count": self.min_count}
