@@ -17,8 +17,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     echo "setup: installing Debian packages: ${missing[*]}" >&2
-    $sudo_cmd apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+    $sudo_cmd apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
