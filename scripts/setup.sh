@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 with_tests=0
 [ "${1:-}" = "--test" ] && with_tests=1
 
-apt_packages=(poppler-utils fonts-dejavu-core fonts-liberation)
+apt_packages=(poppler-utils fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
 [ "$with_tests" = 1 ] && apt_packages+=(chromium)
 missing=()
 for package in "${apt_packages[@]}"; do
