@@ -32,9 +32,13 @@ class Outcome:
 
 
 def sample_files(settings: Settings) -> list[Path]:
-    """The bundled sample documents (samples/documents/ when it exists, else samples/), sorted."""
+    """The bundled sample documents (samples/documents/ when it exists, else samples/), sorted.
+
+    None when the samples lie outside the configured roots: the app reads no folder outside them.
+    """
     folder = SAMPLES / "documents" if (SAMPLES / "documents").is_dir() else SAMPLES
-    if not folder.is_dir():
+    roots = [root.resolve() for root in settings.roots]
+    if not folder.is_dir() or (roots and not any(folder.resolve().is_relative_to(root) for root in roots)):
         return []
     return list(iter_files(folder, settings))
 
