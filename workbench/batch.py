@@ -21,7 +21,7 @@ from workbench.config import Settings
 from workbench.duplicates import image_hash
 from workbench.engines import Engine, create_engine
 from workbench.errors import WorkbenchError
-from workbench.ingest import content_hash, iter_files
+from workbench.ingest import SUPPORTED_SUFFIXES, content_hash, iter_files
 from workbench.pipeline import DocTypeChoice, process_bytes, process_path
 from workbench.store import PageImage, Store
 
@@ -58,13 +58,17 @@ class ImportReport:
     errors: list[tuple[str, str]] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     """(file, what it is a copy of: "document 12" or an earlier file of this batch)."""
+    unsupported: list[str] = field(default_factory=list)
+    """Files left out because their type cannot be read (a .docx, a .txt), each with the reason."""
     seconds: float = 0.0
 
     def summary(self) -> str:
         """One line for a person: how many were imported, skipped and failed, and how fast."""
         rate = self.total / self.seconds if self.seconds > 0 else 0.0
+        left_out = f", {len(self.unsupported)} left out (unsupported type)" if self.unsupported else ""
         return (f"{self.imported} imported, {self.skipped_duplicates} skipped (already imported),"
-                f" {self.failed} failed, of {self.total} files in {self.seconds:.1f} s ({rate:.2f} files/s)")
+                f" {self.failed} failed{left_out}, of {self.total} files in {self.seconds:.1f} s"
+                f" ({rate:.2f} files/s)")
 
 
 @dataclass(frozen=True)
@@ -241,8 +245,12 @@ def import_folder(folder: Path, store: Store, settings: Settings, engine_name: s
     """
     started = time.monotonic()
     folder = Path(folder)
-    files = list(iter_files(folder, settings))
+    unsupported: list[Path] = []
+    files = list(iter_files(folder, settings, unsupported))
     importer = _Importer(store, settings, len(files), progress)
+    readable = ", ".join(SUPPORTED_SUFFIXES)
+    importer.report.unsupported = [f"{path}: a {path.suffix or 'suffix-less'} file cannot be read;"
+                                   f" the workbench reads {readable}" for path in unsupported]
     pending = _pending(files, folder, importer)
     workers = _worker_count(settings)
     if engine_name in PROCESS_ENGINES and workers > 1:

@@ -161,6 +161,8 @@ def _import(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         store.close()
+    for message in report.unsupported:
+        print(f"left out: {message}", file=sys.stderr)
     print(report.summary())
     return InputError.exit_code if report.failed else 0
 

@@ -182,3 +182,16 @@ def test_import_bytes_stores_once_and_answers_a_repeat_from_the_store(tmp_path, 
         assert again.document == result.document
         failed_id, failed = import_bytes(b"\x89PNG broken", "bad.png", store, engine, settings)
         assert failed.error and "bad.png" in failed.error and store.get(failed_id).status == "failed"
+
+
+def test_files_of_unsupported_types_are_listed_as_left_out(tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "letter.docx").write_bytes(b"PK\x03\x04 not really a document")
+    (folder / "notes.txt").write_text("hello")
+    store = Store(tmp_path / "db.sqlite")
+    report = import_folder(folder, store, Settings(db=tmp_path / "db.sqlite", workers=1), NAME)
+    assert report.total == 0 and report.failed == 0
+    assert [message.split(":")[0] for message in report.unsupported] == [
+        str(folder / "letter.docx"), str(folder / "notes.txt")]
+    assert "cannot be read" in report.unsupported[0] and "left out (unsupported type)" in report.summary()

@@ -9,8 +9,10 @@ from workbench.errors import InputError
 from workbench.ingest.load import SUPPORTED_SUFFIXES
 
 
-def iter_files(folder: Path, settings: Settings) -> Iterator[Path]:
+def iter_files(folder: Path, settings: Settings, unsupported: list[Path] | None = None) -> Iterator[Path]:
     """Every supported, non-hidden file under `folder` (paths under it as given), sorted by path.
+
+    Files of other types are appended to `unsupported`, when given, so a caller can say they were left out.
 
     With settings.roots set, `folder` must lie inside one of them. A symlink is followed only when its
     target lies inside the roots (or, without roots, inside `folder`); a loop is entered once.
@@ -25,11 +27,14 @@ def iter_files(folder: Path, settings: Settings) -> Iterator[Path]:
                                       "setting WORKBENCH_ROOTS (a JSON list of folders) or move the files there")
     bounds = roots or [resolved]
     found: list[Path] = []
-    _walk(folder, bounds, {resolved}, found)
+    others: list[Path] = []
+    _walk(folder, bounds, {resolved}, found, others)
+    if unsupported is not None:
+        unsupported.extend(sorted(others, key=lambda path: path.parts))
     return iter(sorted(found, key=lambda path: path.parts))
 
 
-def _walk(folder: Path, bounds: list[Path], entered: set[Path], found: list[Path]) -> None:
+def _walk(folder: Path, bounds: list[Path], entered: set[Path], found: list[Path], others: list[Path]) -> None:
     try:
         entries = list(os.scandir(folder))
     except OSError as error:
@@ -44,7 +49,7 @@ def _walk(folder: Path, bounds: list[Path], entered: set[Path], found: list[Path
         if entry.is_dir():
             if target not in entered:
                 entered.add(target)
-                _walk(path, bounds, entered, found)
+                _walk(path, bounds, entered, found, others)
             continue
-        if path.suffix.lower() in SUPPORTED_SUFFIXES and entry.is_file():
-            found.append(path)
+        if entry.is_file():
+            (found if path.suffix.lower() in SUPPORTED_SUFFIXES else others).append(path)
