@@ -16,7 +16,7 @@ from tests.app.conftest import add, invoice, receipt
 class FakeEngine:
     """Reads every page as the same receipt, at once."""
 
-    name = "fake"
+    name = "fake-app"
 
     def read(self, source: SourceDocument, doc_type: str) -> Receipt:
         return receipt()
@@ -24,7 +24,7 @@ class FakeEngine:
 
 @pytest.fixture(autouse=True)
 def fake_engine() -> None:
-    register("fake", lambda settings: FakeEngine())
+    register("fake-app", lambda settings: FakeEngine())
 
 
 def _png() -> bytes:
@@ -43,7 +43,7 @@ def _texts(at, kind: str) -> str:
 
 def test_upload_reads_each_file_and_names_the_ones_that_fail(store: Store, app) -> None:
     at = app("upload").run()
-    at.sidebar.selectbox[0].set_value("fake")
+    at.sidebar.selectbox[0].set_value("fake-app")
     at.file_uploader[0].set_value([("shop.png", _png(), "image/png"), ("empty.jpg", b"", "image/jpeg"),
                                    ("page.jpg", b"<html>not an image</html>", "image/jpeg")])
     at.run()
