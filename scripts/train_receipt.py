@@ -20,6 +20,7 @@ from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
+from platformdirs import user_cache_dir
 from PIL import Image
 from rapidfuzz import fuzz
 from sklearn.isotonic import IsotonicRegression
@@ -245,7 +246,9 @@ def cross_validate(examples: list[Example], folds: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "sroie-train")
-    parser.add_argument("--ocr-cache", type=Path, default=Path(os.environ.get("SROIE_OCR_CACHE", "/work/cache/sroie-ocr")))
+    parser.add_argument("--ocr-cache", type=Path, default=Path(os.environ.get(
+        "SROIE_OCR_CACHE", Path(user_cache_dir("receipt-workbench", appauthor=False)) / "sroie-ocr")),
+        help="folder of cached OCR results (made with the product's OCR settings where missing)")
     parser.add_argument("--cv", action="store_true", help="print 5-fold cross-validation figures instead of training")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N receipts (development)")
