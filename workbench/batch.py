@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from schemas import DocumentResult, SourceDocument
+from schemas import DocumentResult, Receipt, SourceDocument
 from workbench.config import Settings
 from workbench.duplicates import image_hash
 from workbench.engines import Engine, create_engine
 from workbench.errors import WorkbenchError
+from workbench.extract.memory import MerchantFact, apply_memory
 from workbench.ingest import SUPPORTED_SUFFIXES, content_hash, iter_files
 from workbench.pipeline import DocTypeChoice, process_bytes, process_path
 from workbench.store import PageImage, Store
@@ -201,7 +202,7 @@ class _Importer:
         self._emit(ProgressEvent(label, "failed", self.done, self.report.total, None, error))
 
     def store_read(self, read: _Read, digest: str) -> None:
-        result = read.result.model_copy(update={"content_hash": digest})
+        result = recall_names(read.result.model_copy(update={"content_hash": digest}), self.store)
         document_id = self.store.add(result, read.pages, self.settings.user, phash=read.phash)
         self.done += 1
         if result.error is not None:
@@ -358,5 +359,15 @@ def import_bytes(data: bytes, name: str, store: Store, engine: Engine, settings:
         read = _packed(result, source)
     except Exception as error:
         read = _Read(_unexpected(name, engine.name, error), [], None)
-    result = read.result.model_copy(update={"content_hash": digest})
+    result = recall_names(read.result.model_copy(update={"content_hash": digest}), store)
     return store.add(result, read.pages, settings.user, phash=read.phash), result
+
+
+def recall_names(result: DocumentResult, store: Store) -> DocumentResult:
+    """The result with a receipt's merchant name taken from what earlier corrections taught, if any."""
+    if not isinstance(result.document, Receipt):
+        return result
+    facts = {fact.key: MerchantFact(fact.key, fact.name, fact.confirmed, fact.contradicted)
+             for fact in store.learned_names()}
+    document = apply_memory(result.document, facts)
+    return result if document is result.document else result.model_copy(update={"document": document})

@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from schemas import Extracted, Invoice, Receipt
 from workbench.errors import WorkbenchError
+from workbench.extract.memory import merchant_keys
 from workbench.store import Status, Store, StoredDocument
 from workbench.validate import validate
 
@@ -37,7 +38,8 @@ def correct(store: Store, document_id: int, expected_version: int, user: str,
     """Apply typed-in values (field path → text, None or "" to clear) as user-origin fields and save them.
 
     Each value is parsed by the field's own schema type; an invalid one raises InvalidValueError naming
-    the field and the reason, and nothing is saved. The original reading stays stored untouched.
+    the field and the reason, and nothing is saved. The original reading stays stored untouched. A
+    corrected merchant name is learned for later receipts of the same merchant (see extract.memory).
     """
     stored = store.get(document_id)
     if stored.current is None:
@@ -67,8 +69,12 @@ def correct(store: Store, document_id: int, expected_version: int, user: str,
         where = ".".join(str(p) for p in first["loc"] if p != "value")
         raise InvalidValueError(f"{where}: {first['msg']} (got {first.get('input')!r})") from None
     changes = [(f, o, _as_text(field_value(document, f))) for f, o, _ in changes]
-    return store.update(document_id, expected_version, user, current=document, issues=validate(document),
-                        changes=changes)
+    saved = store.update(document_id, expected_version, user, current=document, issues=validate(document),
+                         changes=changes)
+    name = document.merchant_name.value if isinstance(document, Receipt) else None
+    if name is not None and isinstance(stored.original, Receipt) and any(f == "merchant_name" for f, _, _ in changes):
+        store.learn_name(merchant_keys(stored.original), name, user)
+    return saved
 
 
 def set_status(store: Store, document_id: int, expected_version: int, user: str, status: Status) -> StoredDocument:

@@ -18,7 +18,7 @@ from workbench.errors import ConflictError, StoreError
 Status = Literal["needs_review", "approved", "rejected", "failed"]
 STATUSES: tuple[Status, ...] = ("needs_review", "approved", "rejected", "failed")
 
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE documents (
@@ -71,6 +71,16 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (kind, key)
     );
     """,
+    3: """
+    CREATE TABLE learned_names (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        confirmed INTEGER NOT NULL,
+        contradicted INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
 }
 
 MappingKind = Literal["merchant", "category"]
@@ -116,6 +126,18 @@ class Mapping:
     account_code: str | None
     tax_code: str | None
     contra_account: str | None
+    user: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class LearnedName:
+    """A merchant name a person corrected, known under one key (phone, tax id or header text)."""
+
+    key: str
+    name: str
+    confirmed: int
+    contradicted: int
     user: str
     updated_at: str
 
@@ -371,6 +393,41 @@ class Store:
             rows = self._db.execute("SELECT * FROM mappings ORDER BY kind, key").fetchall()
         return [Mapping(r["kind"], r["key"], r["account_code"], r["tax_code"], r["contra_account"], r["user"],
                         r["updated_at"]) for r in rows]
+
+    def learn_name(self, keys: list[str], name: str, user: str) -> None:
+        """Remember a corrected merchant name under each key: confirmed again, or replacing a different one."""
+        now = _now()
+        with self._transaction() as db:
+            for key in keys:
+                old = db.execute("SELECT name, confirmed, contradicted FROM learned_names WHERE key = ?",
+                                 (key,)).fetchone()
+                if old is None:
+                    confirmed, contradicted = 1, 0
+                elif old["name"] == name:
+                    confirmed, contradicted = old["confirmed"] + 1, old["contradicted"]
+                else:
+                    confirmed, contradicted = 1, old["contradicted"] + 1
+                db.execute("INSERT OR REPLACE INTO learned_names (key, name, confirmed, contradicted, user,"
+                           " updated_at) VALUES (?, ?, ?, ?, ?, ?)", (key, name, confirmed, contradicted, user, now))
+                db.execute("INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                           " VALUES (NULL, 'learn', ?, ?, ?, ?, ?)",
+                           (key, None if old is None else old["name"], name, user, now))
+
+    def forget_name(self, key: str, user: str) -> None:
+        """Undo what a correction taught under one key; recorded in the audit trail."""
+        with self._transaction() as db:
+            old = db.execute("SELECT name FROM learned_names WHERE key = ?", (key,)).fetchone()
+            db.execute("DELETE FROM learned_names WHERE key = ?", (key,))
+            db.execute("INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                       " VALUES (NULL, 'forget', ?, ?, NULL, ?, ?)",
+                       (key, None if old is None else old["name"], user, _now()))
+
+    def learned_names(self) -> list[LearnedName]:
+        """Every merchant name learned from corrections, by key."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM learned_names ORDER BY key").fetchall()
+        return [LearnedName(r["key"], r["name"], r["confirmed"], r["contradicted"], r["user"], r["updated_at"])
+                for r in rows]
 
     @staticmethod
     def _stored(row: sqlite3.Row) -> StoredDocument:

@@ -122,6 +122,17 @@ def test_mappings_are_saved_and_remembered(store: Store, app) -> None:
     assert "1 mapping changed" in _texts(at, "success")
 
 
+def test_learned_merchant_names_are_shown_and_can_be_forgotten(store: Store, app) -> None:
+    add(store, "a.jpg", receipt())
+    store.learn_name(["phone:0355423228"], "GARDENIA BAKERIES (KL) SDN BHD", "ann")
+    at = app("mappings").run()
+    learned = at.dataframe[1].value
+    assert list(learned["Merchant name"]) == ["GARDENIA BAKERIES (KL) SDN BHD"]
+    at.button[1].click().run()
+    assert store.learned_names() == []
+    assert "Forgot the name learned under phone:0355423228." in _texts(at, "success")
+
+
 def test_audit_page_lists_changes_and_exports_them_safely(store: Store, app) -> None:
     document_id = add(store, "a.jpg", receipt())
     store.record("correct", "=cmd|' /C calc'!A0", document_id, "total", "9.00", "10.00")

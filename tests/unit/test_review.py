@@ -74,3 +74,34 @@ def test_status_changes_are_audited_and_version_checked(store):
         correct(store, 1, 1, "eve", {"total": "1.00"})
     assert [(e.field, e.old_value, e.new_value) for e in store.audit(1) if e.action == "status"] == [
         ("status", "needs_review", "approved")]
+
+
+def test_a_corrected_merchant_name_is_learned_recalled_and_can_be_forgotten(tmp_path) -> None:
+    from schemas import DocumentResult, Receipt, Source
+    from workbench.batch import recall_names
+    from workbench.review import correct
+    from workbench.store import Store
+
+    def read(hash_: str) -> DocumentResult:
+        receipt = Receipt(
+            merchant_name={"value": "GARDENIA BAKERLES", "confidence": 0.6, "origin": "ocr",
+                           "source": Source(page=1, text="GARDENIA BAKERLES (KL)")},
+            merchant_phone={"value": "03-5542 3228", "confidence": 0.8, "origin": "ocr"})
+        return DocumentResult(file=f"{hash_}.jpg", doc_type="receipt", engine="ocr", pages=1, document=receipt,
+                              content_hash=hash_)
+
+    store = Store(tmp_path / "db.sqlite")
+    first = store.add(read("a"), [], "ann")
+    correct(store, first, 1, "ann", {"merchant_name": "GARDENIA BAKERIES (KL) SDN BHD"})
+    assert {fact.key for fact in store.learned_names()} == {"phone:0355423228", "head:GARDENIABAKERLESKL"}
+
+    later = recall_names(read("b"), store)
+    assert later.document.merchant_name.value == "GARDENIA BAKERIES (KL) SDN BHD"
+    assert later.document.merchant_name.origin == "learned"
+    assert 0.6 < later.document.merchant_name.confidence < 1.0
+
+    for fact in store.learned_names():
+        store.forget_name(fact.key, "ann")
+    assert recall_names(read("c"), store).document.merchant_name.value == "GARDENIA BAKERLES"
+    assert [entry.action for entry in store.audit() if entry.action in ("learn", "forget")] == [
+        "learn", "learn", "forget", "forget"]

@@ -95,3 +95,21 @@ with st.form("mappings", border=False):
 if mappings:
     st.caption("Last changes: " + "; ".join(f"{plain(m.key)} by {plain(m.user)} at {m.updated_at}"
                                             for m in sorted(mappings, key=lambda m: m.updated_at)[-3:]))
+
+st.subheader("Learned merchant names", anchor=False)
+st.caption("When you correct a receipt's merchant name, later receipts with the same phone number, tax id or"
+           " header text get the corrected name (origin \"learned\"), with a confidence earned by how often it"
+           " was confirmed. Forget an entry to undo what a correction taught.")
+learned = store.learned_names()
+if not learned:
+    st.info("Nothing learned yet: correct a merchant name on the Review page.")
+else:
+    st.dataframe(pd.DataFrame([{"Recognised by": fact.key, "Merchant name": fact.name, "Confirmed": fact.confirmed,
+                                "Contradicted": fact.contradicted, "By": fact.user, "When": fact.updated_at}
+                               for fact in learned]), hide_index=True, width="stretch")
+    with st.form("forget-name", border=False):
+        key = st.selectbox("Entry to forget", [fact.key for fact in learned])
+        if st.form_submit_button("Forget", icon=":material/undo:"):
+            store.forget_name(key, user)
+            state.flash("success", f"Forgot the name learned under {key}.")
+            st.rerun()
