@@ -32,7 +32,7 @@ from stdnum.eu import vat as stdnum_vat
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from schemas import Extracted, Invoice, LineItem, PageText, Party, Source, TaxLine
-from workbench.extract.parsers import detect_currency, find_amounts, find_currencies, find_dates
+from workbench.extract.parsers import PERCENT, detect_currency, find_amounts, find_currencies, find_dates
 
 _CENT = Decimal("0.01")
 _MAX_MONEY = Decimal("999999999.99")
@@ -244,7 +244,6 @@ _PO_LABEL = re.compile(
 )
 _SEPARATORS = re.compile(r"\s*[|•●·∙◦]\s*|\s+[-–]\s+")
 _POSTCODE = re.compile(r"\b(?:[A-Z]{1,2}-)?\d{4,5}\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
-_PERCENT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 _VAT_CANDIDATE = re.compile(
     r"\b(ATU\s?\d{8}|BE\s?[01]?\d{9}|BG\d{9,10}|CHE[- ]?\d{3}[.]?\d{3}[.]?\d{3}|CY\d{8}[A-Z]|CZ\d{8,10}"
     r"|DE\s?\d{3}\s?\d{3}\s?\d{3}|DK\d{8}|EE\d{9}|EL\d{9}|ES[A-Z0-9]\d{7}[A-Z0-9]|FI\d{8}"
@@ -297,7 +296,7 @@ class Candidate:
 
 def _money(text: str) -> list[tuple[Decimal, tuple[int, int]]]:
     """Amounts in a text, leaving out percentages ("5,5 %" is a rate, not money)."""
-    blanked = _PERCENT.sub(lambda m: " " * len(m.group(0)), text)
+    blanked = PERCENT.sub(lambda m: " " * len(m.group(0)), text)
     return find_amounts(blanked)
 
 
@@ -348,7 +347,7 @@ def _total_candidates(layout: Layout) -> dict[str, list[Candidate]]:
             if kind is None or match is None:
                 continue
             row_text = layout.row_of(box).text
-            if kind in ("net", "tax") and _PERCENT.search(row_text) and len(_money(row_text)) >= 2:
+            if kind in ("net", "tax") and PERCENT.search(row_text) and len(_money(row_text)) >= 2:
                 continue  # a tax line (rate, base, tax): read by _tax_lines, not as a total
             result = _value_after_label(layout, box, match.end())
             if result is None:
@@ -391,7 +390,7 @@ def _tax_lines(layout: Layout) -> list[tuple[TaxLine, Box]]:
         amounts = [value for value, _ in _money(text)]
         if len(amounts) < 2:
             continue
-        rates = {Decimal(m.group(1).replace(",", ".")) for m in _PERCENT.finditer(text)}
+        rates = {Decimal(m.group(1).replace(",", ".")) for m in PERCENT.finditer(text)}
         explicit = bool(rates)
         for token in re.findall(r"(?<![\w.,%])(\d{1,2}(?:[.,]\d{1,2})?)(?![\w%]|[.,]\d)", text):
             if Decimal(token.replace(",", ".")) in _COMMON_RATES:
@@ -435,7 +434,7 @@ def _summation_blocks(layout: Layout) -> list[tuple[Decimal | None, Decimal, Dec
             if len(values[index]) != 1:
                 continue
             folded = fold(row.text)
-            rates = [Decimal(m.group(1).replace(",", ".")) for m in _PERCENT.finditer(row.text)]
+            rates = [Decimal(m.group(1).replace(",", ".")) for m in PERCENT.finditer(row.text)]
             if not rates and not _TAX.search(folded):
                 continue
             tax = values[index][0]
@@ -992,7 +991,7 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
         right = min((b.x0 for b in header.values() if b.x0 > desc.x0 + desc.height), default=right) - desc.height / 2
     desc_parts = [b.text for b in sorted(row.boxes, key=lambda b: (b.y0, b.x0)) if b is not last
                   and left <= b.x0 < right and not find_amounts(b.text) and sum(ch.isalpha() for ch in b.text) >= 3
-                  and not _PERCENT.fullmatch(b.text.strip())]
+                  and not PERCENT.fullmatch(b.text.strip())]
     if not desc_parts:
         return None
     def nearest(box: Box) -> str | None:

@@ -23,6 +23,9 @@ import unicodedata
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 
+PERCENT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
+"""A rate written as a percentage (7 %, 19%, 5,5 %); group 1 is the number."""
+
 Span = tuple[int, int]
 
 _MINUS = "-\u2212\u2013"

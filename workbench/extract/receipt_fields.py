@@ -12,10 +12,9 @@ from decimal import Decimal
 
 from schemas import Extracted, LineItem, Receipt, Source, TaxLine
 from workbench.extract.features import KEYWORDS, Row, fold
-from workbench.extract.parsers import detect_currency, find_amounts, find_dates, find_times
+from workbench.extract.parsers import PERCENT, detect_currency, find_amounts, find_dates, find_times
 
 CENT = Decimal("0.01")
-_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 _PHONE_NUMBER = re.compile(r"\+?\(?\d[\d\s\-()/.]{6,}\d")
 _MALAYSIA = re.compile(r"SDN\.? ?BHD|\bBHD\b|\bS/B\b|MALAYSIA|SELANGOR|JOHOR|KUALA LUMPUR|\bGST\b|\bJALAN\b|\bTAMAN\b")
 _VAT_ID = re.compile(r"\b(?:CHE[- ]?\d{3}[.\s]?\d{3}[.\s]?\d{3}|(?:DE|FR|AT|IT|ES|NL|BE|LU|PT|IE|GB)\s?[0-9A-Z]{2}[\d\s]{7,11}\d)\b")
@@ -128,7 +127,7 @@ def read_tax_lines(rows: list[RowAmounts]) -> list[TaxLine]:
     lines: list[TaxLine] = []
     seen: set[tuple] = set()
     for position, item in enumerate(rows):
-        rate_match = _RATE.search(item.row.text)
+        rate_match = PERCENT.search(item.row.text)
         if not rate_match or not item.amounts:
             continue
         in_tax_table = len(item.amounts) >= 2 and any(_has("tax", r.label) for r in rows[max(0, position - 4):position])
