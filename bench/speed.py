@@ -12,7 +12,8 @@ Every figure is file → validated, stored result, through the code the app and 
 - CPU seconds per receipt of each run (this process, its threads and its finished worker processes), which
   the other load of a shared machine does not inflate; `cores / CPU seconds` is the rate on idle cores;
 - memory: proportional set size (PSS: pages shared by forked workers counted once) of this process and its
-  worker processes summed, sampled every 0.1 s; the bulk import runs first, in a fresh process;
+  worker processes summed, sampled every 0.25 s (a sample reads /proc/<pid>/smaps: 1.5 ms of CPU each);
+  the bulk import runs first, in a fresh process;
   with --long N (a run of its own), N receipts with distinct bytes (SROIE images re-encoded) are imported
   and the memory at each tenth of the run is printed, to show that it stays flat;
 - accuracy: per-field accuracy of both runs against the labels, with `workbench eval`'s normalisation.
@@ -50,7 +51,7 @@ DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "sroie-t
 class MemorySampler:
     """Peak memory (PSS) of this process and all its children, sampled in a background thread."""
 
-    def __init__(self, interval_s: float = 0.1) -> None:
+    def __init__(self, interval_s: float = 0.25) -> None:
         self.interval_s = interval_s
         self.peak = 0
         self._stop = threading.Event()
@@ -191,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     step = max(1, len(images) // args.n)
     files = images[::step][: args.n]
     print(f"{len(files)} receipts from {args.folder}, {os.cpu_count()} cores, "
-          f"fast settings: det side {settings.ocr_det_side}, rec batch {settings.ocr_rec_batch}, "
+          f"fast settings: {settings.ocr_backend}, det side {settings.ocr_det_side}, rec batch {settings.ocr_rec_batch}, "
+          f"rec min width {settings.ocr_rec_min_width}, "
           f"{settings.ocr_threads} thread(s) x {settings.workers or os.cpu_count()} worker(s)")
     sys.stdout.flush()
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:

@@ -19,7 +19,7 @@ from typing import Literal
 from schemas import DocumentResult, Receipt, SourceDocument
 from workbench.config import Settings
 from workbench.duplicates import image_hash
-from workbench.engines import Engine, create_engine
+from workbench.engines import Engine, create_engine, preload_engine
 from workbench.errors import WorkbenchError
 from workbench.extract.memory import MerchantFact, apply_memory
 from workbench.ingest import SUPPORTED_SUFFIXES, content_hash, iter_files
@@ -277,6 +277,8 @@ def _read_in_processes(pending: Iterator[tuple[Path, str, str]], importer: _Impo
     """
     # fork: workers inherit the engine registry (plugins, test fakes) and start without re-importing.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    if method == "fork":
+        preload_engine(engine_name)
     context = multiprocessing.get_context(method)
     suspects: list[tuple[Path, str, str]] = []
     while True:

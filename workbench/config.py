@@ -1,6 +1,7 @@
 """Settings of the workbench, read from WORKBENCH_* environment variables (pydantic-settings)."""
 
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field
@@ -27,7 +28,11 @@ class Settings(BaseSettings):
     roots: list[Path] = Field(default_factory=list, description="folders import may read; empty means any")
     ocr_det_side: int = Field(default=960, ge=320, le=4000, description="OCR detector input: longest side, px")
     ocr_rec_batch: int = Field(default=3, ge=1, le=128, description="text lines recognised per OCR batch")
-    ocr_threads: int = Field(default=1, ge=1, description="onnxruntime threads per OCR worker")
+    ocr_threads: int = Field(default=1, ge=1, description="inference threads per OCR worker")
+    ocr_backend: Literal["openvino", "onnxruntime"] = Field(
+        default="openvino", description="runtime of the OCR models: OpenVINO (bf16 where the CPU has it) or onnxruntime")
+    ocr_rec_min_width: int = Field(default=96, ge=48, le=640,
+                                   description="narrowest OCR recogniser input, px (short lines are padded to it)")
     workers: int = Field(default=0, ge=0, description="OCR worker processes for bulk import; 0 = one per core")
     vlm_model: str = Field(default="Qwen/Qwen3-VL-2B-Instruct", description="local folder or HF cache repo id")
     vlm_pixel_budget: int = Field(default=1280 * 32 * 32, ge=32 * 32, description="pixels per page sent to a VLM")

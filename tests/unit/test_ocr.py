@@ -1,11 +1,12 @@
 """The OCR reader on synthetic pages with known text: lines, boxes, scores, order, and turned pages."""
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from workbench.config import Settings
 from workbench.ocr import RapidOcrReader
-from workbench.ocr.rapid import looks_upright
+from workbench.ocr.rapid import REC_WIDTH_STEP, OpenVinoSession, looks_upright
 
 LINES = [("GREEN GROCER", 40), ("Total 12.50", 130), ("THANK YOU", 220)]
 """Text and top edge (px) of each line on the page."""
@@ -65,3 +66,17 @@ def test_turned_page_is_read_upright_with_boxes_on_the_original(reader: RapidOcr
 
 def test_blank_page_has_no_lines(reader: RapidOcrReader) -> None:
     assert reader.read(Image.new("RGB", (300, 200), "white")) == []
+
+
+def test_default_backend_is_openvino_with_padded_recogniser_inputs(reader: RapidOcrReader) -> None:
+    recogniser = reader._engine.text_rec
+    assert isinstance(recogniser.session, OpenVinoSession)
+    assert recogniser.session._width_step == REC_WIDTH_STEP
+    batch = np.zeros((2, 3, 48, 100), dtype=np.float32)
+    padded = recogniser.session(batch)
+    assert padded.shape[0] == 2 and padded.shape[1] > recogniser.session(batch[:, :, :, :64]).shape[1]
+
+
+def test_onnxruntime_backend_reads_the_same_lines(upright) -> None:
+    lines = RapidOcrReader(Settings(ocr_backend="onnxruntime")).read(page())
+    assert [squeeze(line.text) for line in lines] == [squeeze(line.text) for line in upright]

@@ -50,6 +50,17 @@ def create_engine(name: str, settings: Settings) -> Engine:
     return factory(settings)
 
 
+def preload_engine(name: str) -> None:
+    """Import what engine `name` runs on without building it, so worker processes forked afterwards start quickly.
+
+    Only the embedded OCR engine reads in forked processes; for the others this does nothing.
+    """
+    if name == "ocr":
+        from workbench.engines.ocr import preload
+
+        preload()
+
+
 def _register_builtins() -> None:
     if _FACTORIES.keys() >= {"ocr", "qwen3-vl", "openai"}:
         return

@@ -8,6 +8,12 @@ from workbench.extract.classify import classify
 from workbench.extract.invoice import extract_invoice
 from workbench.extract.receipt import extract_receipt
 from workbench.ocr import OcrReader, RapidOcrReader
+from workbench.ocr.rapid import import_runtimes
+
+
+def preload() -> None:
+    """Import everything the engine runs on; its extractors and their model libraries come with this module."""
+    import_runtimes()
 
 
 class OcrEngine:

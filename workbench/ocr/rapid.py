@@ -18,6 +18,10 @@ CONFIDENT_SCORE = 0.9
 UPRIGHT_SHARE = 0.5
 """Below this share of confidently read characters, the other three orientations are tried."""
 _TURNS = (Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
+REC_WIDTH_STEP = 64
+"""OpenVINO recogniser inputs are padded on the right to a multiple of this width, so few input shapes occur."""
+OPENVINO_SHAPE_CACHE = 50
+"""Compiled input shapes OpenVINO keeps per process; its default (5000) let a worker grow past 1.4 GB."""
 
 
 class OcrReader(Protocol):
@@ -29,20 +33,80 @@ class OcrReader(Protocol):
 
 
 def fast_params(settings: Settings) -> dict[str, Any]:
-    """rapidocr settings of the fast reader: no angle classifier, capped detector size, one thread.
+    """rapidocr settings of the fast reader: no angle classifier, capped detector, narrow recogniser inputs.
 
-    onnxruntime's CPU memory arena stays off: it saved at most a few percent of CPU time here, and it keeps
-    each worker's largest allocations (about 150 MB more per worker), which a bulk import multiplies.
+    With the OpenVINO backend (the default) the models run in bf16 on CPUs that compute it natively
+    (AVX512-BF16 or AMX), which makes recognition about 1.5 times faster than onnxruntime's fp32 here, and in
+    fp32 elsewhere. Short lines are padded to `ocr_rec_min_width` instead of rapidocr's 320 px, which
+    saves a fifth of the recogniser's work on receipts, where most lines are short. onnxruntime's CPU
+    memory arena stays off: it saved at most a few percent of CPU time and keeps about 150 MB more per worker.
     """
-    return {
+    params: dict[str, Any] = {
         "Global.use_cls": False,
         "Global.log_level": "error",
         "Det.limit_side_len": settings.ocr_det_side,
         "Det.limit_type": "max",
         "Rec.rec_batch_num": settings.ocr_rec_batch,
+        "Rec.rec_img_shape": [3, 48, settings.ocr_rec_min_width],
+    }
+    if settings.ocr_backend == "openvino":
+        from rapidocr import EngineType
+
+        return params | {
+            "Det.engine_type": EngineType.OPENVINO,
+            "Rec.engine_type": EngineType.OPENVINO,
+            "EngineConfig.openvino.inference_num_threads": settings.ocr_threads,
+            "EngineConfig.openvino.num_streams": 1,
+        }
+    return params | {
         "EngineConfig.onnxruntime.intra_op_num_threads": settings.ocr_threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
     }
+
+
+class OpenVinoSession:
+    """One OCR model compiled by OpenVINO with a bounded shape cache; inputs padded to a width step.
+
+    OpenVINO compiles and caches kernels per input shape. Recogniser inputs are as wide as the widest line
+    of their batch, so without padding nearly every batch has a new shape and memory grows with each one.
+    Padding on the right with zeros is what rapidocr already does for the shorter lines of a batch: the
+    recogniser reads the padding as blank.
+    """
+
+    def __init__(self, model: Any, threads: int, width_step: int = 1) -> None:
+        import openvino
+
+        core = openvino.Core()
+        core.set_property("CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1,
+                                  "CPU_RUNTIME_CACHE_CAPACITY": OPENVINO_SHAPE_CACHE})
+        self._request = core.compile_model(model, "CPU").create_infer_request()
+        self._width_step = width_step
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Run the model on an NCHW batch; the output stays valid until the next call."""
+        width = batch.shape[3]
+        padded = -(-width // self._width_step) * self._width_step
+        if padded != width:
+            batch = np.pad(batch, ((0, 0), (0, 0), (0, 0), (0, padded - width)))
+        self._request.infer([batch])
+        return self._request.get_output_tensor().data
+
+
+def import_runtimes() -> None:
+    """Import rapidocr and OpenVINO (about a second of CPU), so processes forked afterwards start without it."""
+    import openvino  # noqa: F401
+    from rapidocr import RapidOCR  # noqa: F401
+
+
+def _recompile_for_openvino(engine: Any, threads: int) -> None:
+    """Give rapidocr's detector and recogniser OpenVINO sessions with a bounded cache and padded widths.
+
+    rapidocr (pinned at 3.10.0) passes only a few OpenVINO properties through and loads its models on
+    first use; both stages are loaded here and their sessions replaced by ones compiled from the same models.
+    """
+    detector, recogniser = engine._load_det_model(), engine._load_rec_model()
+    detector.session = OpenVinoSession(detector.session.model, threads)
+    recogniser.session = OpenVinoSession(recogniser.session.model, threads, REC_WIDTH_STEP)
 
 
 def confident_chars(lines: list[TextLine]) -> int:
@@ -90,6 +154,8 @@ class RapidOcrReader:
 
         try:
             self._engine = RapidOCR(params=fast_params(settings) if params is None else params)
+            if params is None and settings.ocr_backend == "openvino":
+                _recompile_for_openvino(self._engine, settings.ocr_threads)
         except Exception as error:  # rapidocr raises plain exceptions for missing models or bad settings
             raise EngineError(f"the OCR engine could not start: {error}") from error
         # onnxruntime sessions are thread-safe, but rapidocr keeps per-call state in its pipeline objects.
@@ -107,7 +173,7 @@ class RapidOcrReader:
 
     def _lines(self, image: Image.Image) -> list[TextLine]:
         with self._lock:
-            result = self._engine(np.asarray(image)[:, :, ::-1])
+            result = self._engine(np.ascontiguousarray(np.asarray(image)[:, :, ::-1]))
         if result.boxes is None or result.txts is None:
             return []
         lines = []
