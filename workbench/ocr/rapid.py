@@ -77,7 +77,8 @@ class OpenVinoSession:
         import openvino
 
         core = openvino.Core()
-        core.set_property("CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1,
+        # Pinning off: each worker process would otherwise pin its thread to the same first core.
+        core.set_property("CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False,
                                   "CPU_RUNTIME_CACHE_CAPACITY": OPENVINO_SHAPE_CACHE})
         self._request = core.compile_model(model, "CPU").create_infer_request()
         self._width_step = width_step
