@@ -2,18 +2,31 @@
 
 Same script, same machine, same receipt-like images. The baseline is plain `generate` (sdpa, bf16) forced to
 `--new` output tokens, as in ../shared/models/baseline_bench.py. The engine is `Qwen3VLEngine.read_many`
-(grammar-constrained answers of at most `--new` tokens, parallel preprocessing, the next batch prepared
-while the current one decodes), loaded from a saved checkpoint folder through the same code path as real
-weights. Prints one line per run and a table last.
+(grammar-constrained answers of at most `--new` tokens; its own decode loop: chunked prefill, static KV
+buffers, the decode step a CUDA graph, grammar masks on the CPU while the GPU steps), loaded from a saved
+checkpoint folder through the same code path as real weights. Each engine size reads two batches after one
+warm-up batch of that size. Prints one line per run (with seconds in prefill, in decode, the grammar's CPU
+time and the graph step alone), whether a batch of 8 equals 8 single reads, and a table last.
 
-On the GPU machine (configs and tokenizer carried in a git-ignored folder, see --assets):
-  python3 bench/gpu_qwen3_vl.py --size 2b --baseline 1 64 --engine 64 128 --single
+On the GPU machine (configs, tokenizer and wheels carried in the git-ignored .bench-assets, see --assets):
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site .bench-assets/whl/*.whl
+  PYTHONPATH=/tmp/site python3 bench/gpu_qwen3_vl.py --size 2b --baseline 1 64 --engine 64 128 256 --single \
+      --pixel-budgets 1048576 524288
+  PYTHONPATH=/tmp/site python3 bench/gpu_qwen3_vl.py --size 4b --baseline 64 --engine 64 128 --single \
+      --pixel-budgets 1048576 524288
 
-Measured 2026-11-21 on one H100 (torch 2.11, transformers 5.17), receipts/s, 200 tokens at most:
-  2B baseline bs1 0.056, bs64 1.98 | engine bs64 3.24, bs128 4.06, bs256 4.51; at 524 288 px bs256 6.83;
-     one receipt alone 6.2 s (baseline 18.0 s); --compile (static cache) bs64 1.02 (recompiles per batch)
-  4B baseline bs64 1.85 | engine bs64 2.84, bs128 3.07
-Decoding is bound by per-step host overhead (about 90 ms a step for plain generate at batch 1 there).
+Measured 2026-11-21 (torch 2.11, transformers 5.17), receipts/s, at most 200 output tokens (about 155-160
+used), ratio to the baseline of the same run:
+  one H100, 2B: baseline bs1 0.074, bs64 2.42 | engine at 1 048 576 px: bs64 14.6, bs128 16.1, bs256 18.6
+     (7.7x, 58 GiB peak), one receipt alone 1.01 s (baseline 13.5 s); at 524 288 px: bs64 21.9, bs128 25.7,
+     bs256 26.4 (10.9x, 43 GiB), one receipt 0.96 s
+  one H100, 4B: baseline bs64 2.00 | engine at 1 048 576 px: bs64 10.7, bs128 12.7 (6.4x, 49 GiB), one
+     receipt 1.49 s; at 524 288 px: bs64 15.4, bs128 19.0 (9.5x, 39 GiB)
+  one H200, 2B: baseline bs1 0.084, bs64 2.45 | engine at 1 048 576 px: bs256 18.4 (7.5x), one receipt 1.02 s
+At bs256 and 1 048 576 px (H100, 2B) two batches take 14.5 s of prefill and 10.8 s of decode (a graph step
+23 ms, the grammar masks 5 s of CPU work beside it). A batch of 8 equals 8 single reads in float32, on the
+GPU too (`--size 2b --baseline --engine 8 --single --engine-dtype float32`: 8 of 8); in bf16 only 0-2 of 8
+random-weight answers matched, since random weights leave near-ties that the batch shape's rounding flips.
 """
 
 import argparse
@@ -69,11 +82,20 @@ def build_checkpoint(assets: Path, size: str, folder: Path) -> None:
     shutil.copyfile(assets / "qwen3-vl.preprocessor_config.json", folder / "preprocessor_config.json")
 
 
+def _image_only_processor(image_processor: object, tokenizer: object) -> object:
+    """A Qwen3VLProcessor without its video processor, which would need torchvision."""
+    from transformers import Qwen3VLProcessor
+
+    class ImageOnlyProcessor(Qwen3VLProcessor):
+        def __init__(self, image_processor: object = None, tokenizer: object = None, **kwargs: object) -> None:
+            super().__init__(image_processor=image_processor, tokenizer=tokenizer, video_processor=None, **kwargs)
+
+    return ImageOnlyProcessor(image_processor=image_processor, tokenizer=tokenizer)
+
+
 def baseline(folder: Path, images: list[Image.Image], batches: list[int], new: int, max_pixels: int) -> list[dict]:
     """Plain generate: the processor on one thread, then generate with a forced output length."""
     from transformers import AutoTokenizer, Qwen2VLImageProcessorPil, Qwen3VLForConditionalGeneration
-
-    from workbench.engines.qwen3_vl import _image_only_processor
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
     tokenizer.padding_side = "left"
@@ -111,9 +133,27 @@ def baseline(folder: Path, images: list[Image.Image], batches: list[int], new: i
     return rows
 
 
+def profile(folder: Path, images: list[Image.Image], new: int, pixel_budget: int) -> None:
+    """Print the GPU operations that take the most time in one engine batch of 32 receipts."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiler
+
+    from workbench.engines.qwen3_vl import Qwen3VLEngine
+
+    sources = [SourceDocument(name=f"r{i}.png", media_type="image/png", content_hash=str(i),
+                              pages=[Page(number=1, image=image)]) for i, image in enumerate(images[:32])]
+    engine = Qwen3VLEngine(Settings(vlm_model=str(folder), vlm_pixel_budget=pixel_budget, vlm_max_new_tokens=new,
+                                    vlm_batch_size=32), use_ocr=False)
+    engine.read_many(sources, "receipt")
+    with profiler(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as trace:
+        engine.read_many(sources, "receipt")
+        torch.cuda.synchronize()
+    print(trace.key_averages().table(sort_by="cuda_time_total", row_limit=25, max_name_column_width=60), flush=True)
+
+
 def engine_runs(folder: Path, images: list[Image.Image], batches: list[int], new: int, pixel_budgets: list[int],
-                single: bool, compile_decoder: bool) -> list[dict]:
-    """The workbench engine: read_many over several batches of each size, and one receipt alone."""
+                single: bool, dtype: str | None = None) -> list[dict]:
+    """The workbench engine: read_many over two batches of each size, one receipt alone, batch = one by one."""
     from workbench.engines.qwen3_vl import Qwen3VLEngine
 
     sources = [SourceDocument(name=f"r{i}.png", media_type="image/png", content_hash=str(i),
@@ -121,49 +161,114 @@ def engine_runs(folder: Path, images: list[Image.Image], batches: list[int], new
     rows = []
     for budget in pixel_budgets:
         settings = Settings(vlm_model=str(folder), vlm_pixel_budget=budget, vlm_max_new_tokens=new,
-                            vlm_batch_size=max(batches))
-        engine = Qwen3VLEngine(settings, use_ocr=False, compile_decoder=compile_decoder)
-        generated: list[int] = []
-        original = engine.model.generate
-
-        def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - records the output lengths
-            output = original(*args, **kwargs)
-            prompt = kwargs["input_ids"].shape[1]
-            ends = (output[:, prompt:] == engine._end).int()
-            generated.extend((ends.argmax(1) + (ends.sum(1) == 0) * ends.shape[1]).tolist())
-            return output
-
-        engine.model.generate = counting
-        label = f"engine px={budget}" + (" compiled" if compile_decoder else "")
+                            vlm_batch_size=max(batches, default=1))
+        engine = Qwen3VLEngine(settings, use_ocr=False, dtype=dtype)
+        spent = _timed(engine._decoder)
+        label = f"engine px={budget}" + (f" {dtype}" if dtype else "")
         engine.read_many(sources[:2], "receipt")
         for size in batches:
             engine._settings = settings.model_copy(update={"vlm_batch_size": size})
             docs = sources[:min(len(sources), 2 * size)]
-            generated.clear()
+            engine.read_many(docs[:size], "receipt")  # captures this batch shape's decode graph
+            spent.clear()
             torch.cuda.reset_peak_memory_stats()
             start = time.perf_counter()
             documents = engine.read_many(docs, "receipt")
             torch.cuda.synchronize()
             elapsed = time.perf_counter() - start
             rows.append({"run": label, "batch": size, "docs": len(documents), "seconds": elapsed,
-                         "per_s": len(documents) / elapsed, "out_tokens": sum(generated) / len(generated),
+                         "per_s": len(documents) / elapsed, **spent.summary(), "step_ms": _step_ms(engine._decoder),
                          "peak_gib": torch.cuda.max_memory_allocated() / 2**30})
             print(rows[-1], flush=True)
         if single:
             times = []
             for source in sources[:3]:
+                spent.clear()
                 torch.cuda.synchronize()
                 start = time.perf_counter()
                 engine.read(source, "receipt")
                 torch.cuda.synchronize()
                 times.append(time.perf_counter() - start)
             rows.append({"run": label + " single", "batch": 1, "docs": 1, "seconds": min(times),
-                         "per_s": 1 / min(times), "out_tokens": generated[-1],
+                         "per_s": 1 / min(times), **spent.summary(),
                          "peak_gib": torch.cuda.max_memory_allocated() / 2**30})
             print(rows[-1], flush=True)
+            alone = [engine.read(source, "receipt").model_dump(mode="json") for source in sources[:8]]
+            engine._settings = settings.model_copy(update={"vlm_batch_size": 8})
+            together = [document.model_dump(mode="json") for document in engine.read_many(sources[:8], "receipt")]
+            same = sum(_values(one) == _values(many) for one, many in zip(alone, together, strict=True))
+            print(f"{label}: batch of 8 equals one by one for {same} of 8 receipts", flush=True)
         del engine
         torch.cuda.empty_cache()
     return rows
+
+
+def _step_ms(decoder: object) -> float:
+    """Milliseconds of one decode step's forward pass alone (the captured graph, at the last batch's shape)."""
+    buffers = decoder._buffers
+    with torch.inference_mode():
+        buffers.column.fill_(0)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(20):
+            decoder._step(buffers)
+        torch.cuda.synchronize()
+    return round((time.perf_counter() - start) / 20 * 1000, 2)
+
+
+class _Spent:
+    """Seconds spent in prefill, decode and the grammar's CPU work, and the answers' token counts."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.prefill = self.decode = self.forced = self.masks = self.consume = 0.0
+        self.tokens: list[int] = []
+
+    def summary(self) -> dict:
+        return {"out_tokens": sum(self.tokens) / max(1, len(self.tokens)), "prefill_s": round(self.prefill, 2),
+                "decode_s": round(self.decode - self.prefill, 2), "grammar_cpu_s": round(self.forced + self.masks
+                                                                                         + self.consume, 2),
+                "masks_s": round(self.masks, 2), "forced_s": round(self.forced, 2), "consume_s": round(self.consume, 2)}
+
+
+def _timed(decoder: object) -> _Spent:
+    """Wrap the engine's decoder (and its grammar rows) with timers."""
+    from workbench.engines import qwen3_vl_decode
+
+    spent = _Spent()
+
+    def timer(function, name: str, sync: bool):  # noqa: ANN001, ANN202
+        def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            if sync:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            result = function(*args, **kwargs)
+            if sync:
+                torch.cuda.synchronize()
+            setattr(spent, name, getattr(spent, name) + time.perf_counter() - start)
+            if name == "decode":
+                spent.tokens.extend(len(answer.tokens) + 1 for answer in result)
+            return result
+        return wrapped
+
+    decoder.decode = timer(decoder.decode, "decode", True)
+    decoder._prefill = timer(decoder._prefill, "prefill", True)
+    rows = qwen3_vl_decode._GrammarRows
+    rows.force = timer(rows.force, "forced", False)
+    rows.masks = timer(rows.masks, "masks", False)
+    rows.consume = timer(rows.consume, "consume", False)
+    return spent
+
+
+def _values(document: dict) -> object:
+    """A document without its confidences (bf16 numerics move probabilities slightly with the batch shape)."""
+    if isinstance(document, dict):
+        return {key: _values(value) for key, value in document.items() if key != "confidence"}
+    if isinstance(document, list):
+        return [_values(value) for value in document]
+    return document
 
 
 def main() -> None:
@@ -177,7 +282,8 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, nargs="*", default=[1, 64])
     parser.add_argument("--engine", type=int, nargs="*", default=[64, 128])
     parser.add_argument("--single", action="store_true", help="also time one receipt alone")
-    parser.add_argument("--compile", action="store_true", help="engine with a static cache (compiled decoder)")
+    parser.add_argument("--engine-dtype", default=None, help="engine weights' dtype (default bfloat16 on CUDA)")
+    parser.add_argument("--profile", action="store_true", help="print the top GPU operations of one engine batch")
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     args = parser.parse_args()
 
@@ -188,16 +294,21 @@ def main() -> None:
         build_checkpoint(args.assets, args.size, folder)
         print(f"checkpoint {args.size} saved in {time.perf_counter() - start:.0f}s on {torch.cuda.get_device_name()}",
               flush=True)
+        if args.profile:
+            profile(folder, images, args.new, args.pixel_budgets[0])
         rows = baseline(folder, images, args.baseline, args.new, args.max_pixels) if args.baseline else []
-        rows += engine_runs(folder, images, args.engine, args.new, args.pixel_budgets, args.single, args.compile)
+        rows += engine_runs(folder, images, args.engine, args.new, args.pixel_budgets, args.single,
+                            args.engine_dtype)
     base = {row["batch"]: row["per_s"] for row in rows if row["run"] == "baseline"}
     print(f"\n{args.size} on {torch.cuda.get_device_name()}")
-    print(f"{'run':32} {'batch':>5} {'docs':>5} {'s':>7} {'docs/s':>7} {'out tok':>7} {'peak GiB':>8} {'vs base':>7}  (vs the baseline of the same batch, else its largest)")
+    print(f"{'run':24} {'batch':>5} {'docs':>5} {'s':>7} {'docs/s':>7} {'out tok':>7} {'prefill':>7} {'decode':>7} "
+          f"{'grammar':>7} {'peak GiB':>8} {'vs base':>7}  (vs the baseline of the same batch, else its largest)")
     for row in rows:
         reference = row["batch"] if row["batch"] in base else max(base, default=None)
         ratio = row["per_s"] / base[reference] if reference is not None else float("nan")
-        print(f"{row['run']:32} {row['batch']:5d} {row['docs']:5d} {row['seconds']:7.2f} {row['per_s']:7.2f} "
-              f"{row['out_tokens']:7.0f} {row['peak_gib']:8.1f} {ratio:7.1f}")
+        print(f"{row['run']:24} {row['batch']:5d} {row['docs']:5d} {row['seconds']:7.2f} {row['per_s']:7.2f} "
+              f"{row['out_tokens']:7.0f} {row.get('prefill_s', 0):7.2f} {row.get('decode_s', 0):7.2f} "
+              f"{row.get('grammar_cpu_s', 0):7.2f} {row['peak_gib']:8.1f} {ratio:7.1f}")
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
 

@@ -104,3 +104,36 @@ def test_repo_id_missing_from_the_cache_is_a_config_error(tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="huggingface-cli download Qwen/Qwen3-VL-4B-Instruct"):
         Qwen3VLEngine(Settings(vlm_model="Qwen/Qwen3-VL-4B-Instruct"), use_ocr=False)
+
+
+def test_prompt_tokens_and_patches_match_the_transformers_processor(engine, tiny_qwen_dir: Path) -> None:  # noqa: ANN001, E501
+    import torch
+    from transformers import AutoTokenizer, Qwen2VLImageProcessorPil, Qwen3VLProcessor
+
+    from workbench.engines import vlm_output
+    from workbench.engines.qwen3_vl import _left_padded, _patches
+
+    class ImageOnlyProcessor(Qwen3VLProcessor):
+        def __init__(self, image_processor: object = None, tokenizer: object = None, **kwargs: object) -> None:
+            super().__init__(image_processor=image_processor, tokenizer=tokenizer, video_processor=None, **kwargs)
+
+    budget = engine._settings.vlm_pixel_budget
+    processor = ImageOnlyProcessor(
+        image_processor=Qwen2VLImageProcessorPil(patch_size=16, temporal_patch_size=2, merge_size=2,
+                                                 image_mean=[0.5] * 3, image_std=[0.5] * 3,
+                                                 size={"shortest_edge": 1024, "longest_edge": budget}),
+        tokenizer=AutoTokenizer.from_pretrained(tiny_qwen_dir))
+    tall, wide = _document("tall", (64, 200)), _document("wide", (300, 90))
+    document = tall.model_copy(update={"pages": [tall.pages[0], wide.pages[0].model_copy(update={"number": 2})]})
+    images = [vlm_output.scale_to_budget(page.image, budget, 32) for page in document.pages]
+    text = (f"<|im_start|>user\n{vlm_output.prompt('receipt')}\n"
+            + "<|vision_start|><|image_pad|><|vision_end|>" * 2 + "<|im_end|>\n<|im_start|>assistant\n")
+    expected = processor(text=[text], images=images, return_tensors="pt")
+
+    encoded = engine._encode(document, "receipt")
+    inputs = _left_padded([encoded.tokens], engine._pad, engine._vision_ids[1])
+    assert inputs["input_ids"].tolist() == expected["input_ids"].tolist()
+    assert inputs["mm_token_type_ids"].tolist() == expected["mm_token_type_ids"].tolist()
+    assert encoded.grids == expected["image_grid_thw"].tolist()
+    patches = torch.cat([_patches(image, engine._image) for image in encoded.pixels])
+    torch.testing.assert_close(patches, expected["pixel_values"].float(), atol=1e-5, rtol=0)

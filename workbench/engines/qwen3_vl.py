@@ -2,14 +2,16 @@
 
 `Qwen3VLEngine(settings)` loads Qwen3VLForConditionalGeneration and its tokenizer from a local folder or the
 Hugging Face cache (never a download), on CUDA, Apple MPS or the CPU (bf16 on CUDA where supported). Images
-go through `Qwen2VLImageProcessorPil` with the checkpoint's settings, so torchvision is not needed. Decoding is
+are scaled to `vlm_pixel_budget` on the CPU and cut into the vision tower's patches on the model's device
+(the layout of transformers' Qwen2VLImageProcessor, with the checkpoint's settings; no torchvision). Decoding is
 greedy and constrained by llguidance to `vlm_output.output_schema`: the answer is valid JSON of the schema
 every time, even from random weights. When the token budget runs low the decoder closes the answer (ends
 the current value, then null for every key left), so it always ends within `vlm_max_new_tokens`.
 
 `read(source, doc_type)` reads one document; `read_many(sources, doc_type)` reads many in batches of
-`vlm_batch_size` (left padding, one `generate` call per batch), preparing the next batch's images on
-another thread while the current batch decodes; under greedy decoding it gives what `read` gives.
+`vlm_batch_size` (see `qwen3_vl_decode`: chunked prefill, all rows of a batch decoded together, the decode
+step a CUDA graph on CUDA), preparing the next batch's images on other threads while the current batch
+decodes; under greedy decoding it gives what `read` gives.
 """
 
 import json
@@ -22,19 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy
 from PIL import Image
 
 from schemas import DocType, Invoice, PageText, Receipt, SourceDocument, TextLine
 from workbench.config import Settings
 from workbench.engines import vlm_output
+from workbench.engines.qwen3_vl_decode import BatchDecoder, Chunk
 from workbench.errors import ConfigError, EngineError
 
 DocChoice = DocType | Literal["auto"]
 OcrRead = Callable[[Image.Image], list[TextLine]]
 
 DEFAULT_REPO = "Qwen/Qwen3-VL-2B-Instruct"
-IMAGE_MULTIPLE = 32
-"""Qwen3-VL: patch 16 merged 2 x 2, so one visual token per 32 x 32 pixels."""
+PREFILL_TOKENS = 32768
+"""Prompt tokens (padding included) prefilled in one forward pass; a batch is prefilled in chunks of rows."""
 _CLOSING_IN_STRING = ('"', ".", "0")
 _CLOSING_OUTSIDE = ("null", "]", "}", ",")
 """Tokens that end an answer soonest, best first, inside a string value and elsewhere (answers have no
@@ -71,11 +75,22 @@ def _is_repo_id(name: str) -> bool:
 
 
 @dataclass
+class _Encoded:
+    """One document for the model: its prompt tokens, its pages' pixels (H x W x 3 uint8) and visual grids."""
+
+    tokens: list[int]
+    pixels: list[Any]
+    grids: list[list[int]]
+
+
+@dataclass
 class _Prepared:
-    """One batch ready for the GPU: the processor's tensors and each document's page texts."""
+    """One batch ready for the GPU: prefill chunks (token tensors, page pixels) and each document's page texts."""
 
     doc_type: DocChoice
-    inputs: Any
+    chunks: list[tuple[Chunk, list[Any]]]
+    order: list[int]
+    """The document (index into `pages`) of each chunk row, chunk after chunk."""
     pages: list[list[PageText]]
 
 
@@ -85,12 +100,12 @@ class Qwen3VLEngine:
     name = "qwen3-vl"
 
     def __init__(self, settings: Settings, *, ocr_reader: OcrRead | None = None, use_ocr: bool = True,
-                 device: str | None = None, dtype: str | None = None, compile_decoder: bool = False) -> None:
+                 device: str | None = None, dtype: str | None = None) -> None:
         folder = resolve_model_folder(settings.vlm_model)
         import llguidance
         import llguidance.hf
         import torch
-        from transformers import AutoTokenizer, Qwen2VLImageProcessorPil, Qwen3VLForConditionalGeneration
+        from transformers import AutoTokenizer, Qwen3VLForConditionalGeneration
 
         self._torch = torch
         self._settings = settings
@@ -102,41 +117,46 @@ class Qwen3VLEngine:
                 folder, dtype=self.dtype, local_files_only=True, attn_implementation="sdpa").to(self.device).eval()
         except (OSError, ValueError) as error:
             raise ConfigError(f"cannot load the Qwen3-VL model in {folder}: {error}") from error
-        self.tokenizer.padding_side = "left"
-        self._processor = _image_only_processor(
-            Qwen2VLImageProcessorPil(**_image_processor_settings(folder, settings.vlm_pixel_budget)), self.tokenizer)
+        self._image = _image_processor_settings(folder)
+        self._vision_ids = tuple(self.tokenizer.convert_tokens_to_ids(name) for name in
+                                 ("<|vision_start|>", "<|image_pad|>", "<|vision_end|>"))
+        self._prompt_ids = {kind: self.tokenizer.encode(f"<|im_start|>user\n{vlm_output.prompt(kind)}\n",
+                                                        add_special_tokens=False)
+                            for kind in ("receipt", "invoice", "auto")}
+        self._suffix_ids = self.tokenizer.encode("<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)
         self._end = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
         self._pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._end
         vocab = self.model.config.text_config.vocab_size
-        self._lltokenizer = llguidance.hf.from_tokenizer(self.tokenizer, n_vocab=vocab, eos_token=self._end)
+        self._lltokenizer = llguidance.hf.from_tokenizer(
+            self.tokenizer, n_vocab=vocab, eos_token=self._end,
+            slices=llguidance.LLTokenizer.general_slices() + vlm_output.code_runs())
         self._grammars = {kind: llguidance.LLMatcher(self._lltokenizer, llguidance.LLMatcher.grammar_from_json_schema(
             vlm_output.output_schema(kind), defaults={"whitespace_flexible": False})) for kind in
             ("receipt", "invoice", "auto")}
         for kind, matcher in self._grammars.items():
             if matcher.is_error():
                 raise ConfigError(f"the {kind} answer grammar does not compile: {matcher.get_error()}")
-        self._executor = llguidance.LLExecutor()
-        self._closing_bonus = torch.zeros((2, vocab), dtype=torch.float32)
+        closing_bonus = torch.zeros((2, vocab), dtype=torch.float32)
         for side, preference in enumerate((_CLOSING_OUTSIDE, _CLOSING_IN_STRING)):
             for rank, text in enumerate(preference):
                 ids = self.tokenizer.encode(text, add_special_tokens=False)
                 if len(ids) == 1:
-                    self._closing_bonus[side, ids[0]] = 1e4 * (len(preference) - rank)
-        self._closing_bonus = self._closing_bonus.to(self.device)
-        self._quotes = [self._lltokenizer.decode_bytes([token]).count(b'"') % 2 for token in range(vocab)]
+                    closing_bonus[side, ids[0]] = 1e4 * (len(preference) - rank)
+        quotes = [self._lltokenizer.decode_bytes([token]).count(b'"') % 2 for token in range(vocab)]
+        self._decoder = BatchDecoder(self.model, end=self._end, closing_bonus=closing_bonus.to(self.device),
+                                     quotes=quotes, executor=llguidance.LLExecutor(), torch=torch)
         self._reserve = {kind: self._closing_reserve(kind) for kind in ("receipt", "invoice", "auto")}
         smallest = max(self._reserve.values()) + 16
         if settings.vlm_max_new_tokens < smallest:
             raise ConfigError(f"WORKBENCH_VLM_MAX_NEW_TOKENS={settings.vlm_max_new_tokens} is too small for a "
                               f"complete answer; use at least {smallest}")
-        self._compile = compile_decoder
         self._ocr = ocr_reader
         if self._ocr is None and use_ocr:
             from workbench.ocr import RapidOcrReader
 
             self._ocr = RapidOcrReader(settings).read
         self._lock = threading.Lock()
-        self._prepare_pool = ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)),
+        self._prepare_pool = ThreadPoolExecutor(max_workers=max(1, min(16, os.cpu_count() or 1)),
                                                 thread_name_prefix="qwen3-vl-prepare")
 
     def _closing_reserve(self, kind: DocChoice) -> int:
@@ -173,20 +193,44 @@ class Qwen3VLEngine:
             if not source.pages:
                 raise EngineError(f"{source.name}: no page images to read (an XML-only document needs no VLM)")
         pages = list(self._prepare_pool.map(self._page_texts, sources))
-        instruction = vlm_output.prompt(doc_type)
-        parts = list(self._prepare_pool.map(lambda source: self._encode(source, instruction), sources))
-        inputs = _left_padded(parts, self._pad)
-        if self.device.type == "cuda":
-            inputs = {key: value.pin_memory() for key, value in inputs.items()}
-        return _Prepared(doc_type, inputs, pages)
+        encoded = list(self._prepare_pool.map(lambda source: self._encode(source, doc_type), sources))
+        # Prompts of similar length share a chunk, so little padding is prefilled.
+        order = sorted(range(len(encoded)), key=lambda index: len(encoded[index].tokens))
+        parts = [encoded[index] for index in order]
+        rows = max(1, PREFILL_TOKENS // len(parts[-1].tokens))
+        pin = self.device.type == "cuda"
+        chunks = []
+        for start in range(0, len(parts), rows):
+            chunk = parts[start:start + rows]
+            inputs = _left_padded([part.tokens for part in chunk], self._pad, self._vision_ids[1])
+            inputs["image_grid_thw"] = self._torch.tensor([grid for part in chunk for grid in part.grids])
+            pixels = [image for part in chunk for image in part.pixels]
+            if pin:
+                inputs = {key: value.pin_memory() for key, value in inputs.items()}
+                pixels = [image.pin_memory() for image in pixels]
+            chunks.append((Chunk(inputs, [len(part.tokens) for part in chunk]), pixels))
+        return _Prepared(doc_type, chunks, order, pages)
 
-    def _encode(self, source: SourceDocument, instruction: str) -> dict[str, Any]:
-        """One document's prompt tokens and image tensors (the instruction first: a prefix shared by all)."""
-        images = [vlm_output.scale_to_budget(page.image, self._settings.vlm_pixel_budget, IMAGE_MULTIPLE)
-                  for page in source.pages]
-        visual = "<|vision_start|><|image_pad|><|vision_end|>" * len(images)
-        text = f"<|im_start|>user\n{instruction}\n{visual}<|im_end|>\n<|im_start|>assistant\n"
-        return dict(self._processor(text=[text], images=images, return_tensors="pt"))
+    def _encode(self, source: SourceDocument, doc_type: DocChoice) -> _Encoded:
+        """One document's prompt tokens (the instruction first: a prefix shared by all) and its page pixels.
+
+        The tokens are those of `<|im_start|>user\n{instruction}\n`, then per page `<|vision_start|>`, one
+        `<|image_pad|>` per visual token and `<|vision_end|>`, then `<|im_end|>\n<|im_start|>assistant\n`.
+        """
+        torch = self._torch
+        patch = self._image["patch_size"]
+        tile = patch * self._image["merge_size"]
+        start, pad, end = self._vision_ids
+        tokens = list(self._prompt_ids[doc_type])
+        pixels, grids = [], []
+        for page in source.pages:
+            image = vlm_output.scale_to_budget(page.image, self._settings.vlm_pixel_budget, tile)
+            width, height = image.size
+            tokens += [start] + [pad] * ((width // tile) * (height // tile)) + [end]
+            grids.append([1, height // patch, width // patch])
+            pixels.append(torch.from_numpy(numpy.array(image)))
+        tokens += self._suffix_ids
+        return _Encoded(tokens, pixels, grids)
 
     def _page_texts(self, source: SourceDocument) -> list[PageText]:
         texts = []
@@ -201,149 +245,58 @@ class Qwen3VLEngine:
 
     def _generate(self, prepared: _Prepared) -> list[Receipt | Invoice]:
         torch = self._torch
-        from transformers import LogitsProcessorList
-
-        inputs = {key: value.to(self.device, non_blocking=True) for key, value in prepared.inputs.items()}
-        inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
-        batch = inputs["input_ids"].shape[0]
+        chunks = []
+        for chunk, pixels in prepared.chunks:
+            inputs = {key: value.to(self.device, non_blocking=True) for key, value in chunk.inputs.items()}
+            inputs["pixel_values"] = torch.cat([_patches(image.to(self.device, non_blocking=True), self._image)
+                                                for image in pixels]).to(self.dtype)
+            chunks.append(Chunk(inputs, chunk.lengths))
         template = self._grammars[prepared.doc_type]
+        matchers = [template.deep_copy() for chunk in chunks for _ in chunk.lengths]
         budget = self._settings.vlm_max_new_tokens
-        constraint = _GrammarConstraint([template.deep_copy() for _ in range(batch)], self._executor,
-                                        self._closing_bonus, self._quotes, budget - self._reserve[prepared.doc_type], self._end, torch)
-        options: dict[str, Any] = {}
-        if self._compile:
-            from transformers import CompileConfig
-
-            options["cache_implementation"] = "static"
-            options["compile_config"] = CompileConfig(fullgraph=False, mode="reduce-overhead")
         with self._lock, torch.inference_mode():
-            output = self.model.generate(**inputs, logits_processor=LogitsProcessorList([constraint]),
-                                         max_new_tokens=budget, do_sample=False, eos_token_id=self._end,
-                                         pad_token_id=self._pad, **options)
-        prompt_length = inputs["input_ids"].shape[1]
-        generated = output[:, prompt_length:].tolist()
-        logprobs = torch.stack(constraint.logprobs, dim=1).float().cpu().tolist()
-        forced = [list(steps) for steps in zip(*constraint.forced, strict=True)]
-        results = []
-        for row, tokens in enumerate(generated):
-            if not constraint.matchers[row].is_accepting():
-                raise EngineError(f"the model's answer stopped unfinished after {budget} tokens "
-                                  f"({constraint.matchers[row].get_error() or 'token budget spent'})")
-            length = tokens.index(self._end) if self._end in tokens else len(tokens)
-            scores = [vlm_output.TokenScore(self._lltokenizer.decode_bytes([token]), logprobs[row][step],
-                                            bool(forced[row][step])) for step, token in enumerate(tokens[:length])]
-            answer = b"".join(score.token for score in scores).decode("utf-8", errors="replace")
-            results.append(vlm_output.parse_answer(answer, prepared.doc_type, scores, prepared.pages[row]))
-        return results
+            answers = self._decoder.decode(chunks, matchers, budget, budget - self._reserve[prepared.doc_type])
+        results: dict[int, Receipt | Invoice] = {}
+        for answer, document in zip(answers, prepared.order, strict=True):
+            scores = [vlm_output.TokenScore(self._lltokenizer.decode_bytes([token]), logprob, forced)
+                      for token, logprob, forced in zip(answer.tokens, answer.logprobs, answer.forced, strict=True)]
+            text = b"".join(score.token for score in scores).decode("utf-8", errors="replace")
+            results[document] = vlm_output.parse_answer(text, prepared.doc_type, scores, prepared.pages[document])
+        return [results[document] for document in range(len(prepared.pages))]
 
 
-class _GrammarConstraint:
-    """A transformers logits processor driving one llguidance matcher per row (greedy decoding only).
-
-    It masks every token the grammar forbids, records the chosen token's log-probability under the masked
-    distribution and whether the grammar forced the next bytes, and from step `closing_step` on takes the
-    forced tokens or else the tokens that end the answer soonest.
-    """
-
-    def __init__(self, matchers: list[Any], executor: Any, closing_bonus: Any, quotes: Sequence[int],
-                 closing_step: int, end: int, torch: Any) -> None:
-        import llguidance.torch
-
-        self.matchers = matchers
-        self._end = end
-        bit = 1 << (end % 32)
-        self._end_bit = bit - (1 << 32) if bit >= 1 << 31 else bit  # the int32 word with only the end token set
-        self._executor = executor
-        self._bonus = closing_bonus
-        self._closing_step = closing_step
-        self._torch = torch
-        self._fill = llguidance.torch.fill_next_token_bitmask_par
-        self._quotes = quotes
-        self._in_string = [0] * len(matchers)
-        self._bitmask = llguidance.torch.allocate_token_bitmask(len(matchers), closing_bonus.shape[1])
-        self._shifts = torch.arange(32, dtype=torch.int32, device=closing_bonus.device)
-        self._done = [False] * len(matchers)
-        self._force_first: dict[int, int] = {}
-        self._step = 0
-        self.logprobs: list[Any] = []
-        self.forced: list[Any] = []
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        torch = self._torch
-        if self._step > 0:
-            for row, token in enumerate(input_ids[:, -1].tolist()):
-                if self._done[row]:
-                    continue
-                matcher = self.matchers[row]
-                if not matcher.consume_token(token):
-                    raise EngineError(f"the answer grammar rejected token {token}: {matcher.get_error()}")
-                self._in_string[row] ^= self._quotes[token]
-                self._done[row] = matcher.is_stopped()
-        forced = [False] * len(self.matchers)
-        for row, matcher in enumerate(self.matchers):
-            if not self._done[row]:
-                forward = matcher.compute_ff_tokens()
-                if forward:
-                    forced[row] = True
-                    self._force_first[row] = forward[0]
-        self._bitmask.zero_()
-        for row, done in enumerate(self._done):
-            if done:
-                self._bitmask[row, self._end // 32] = self._end_bit
-        active = [(matcher, row) for row, matcher in enumerate(self.matchers) if not self._done[row]]
-        if active:
-            self._fill(self._executor, active, self._bitmask)
-        words = self._bitmask.to(scores.device, non_blocking=True)
-        allowed = ((words.unsqueeze(-1) >> self._shifts) & 1).bool().view(words.shape[0], -1)[:, :scores.shape[1]]
-        masked = scores.float().masked_fill(~allowed, float("-inf"))
-        logprobs = torch.log_softmax(masked, dim=-1)
-        choice = masked
-        if self._step >= self._closing_step:
-            sides = torch.tensor(self._in_string, device=masked.device)
-            choice = masked + self._bonus[sides]
-            for row, token in self._force_first.items():
-                choice[row, token] = 1e9
-        self._force_first.clear()
-        chosen = choice.argmax(dim=-1, keepdim=True)
-        self.logprobs.append(logprobs.gather(1, chosen)[:, 0])
-        self.forced.append(forced)
-        self._step += 1
-        return choice
-
-
-def _left_padded(parts: Sequence[dict[str, Any]], pad: int) -> dict[str, Any]:
-    """One batch from single-document encodings: token rows padded on the left, image tensors stacked."""
+def _left_padded(rows: Sequence[list[int]], pad: int, image_token: int) -> dict[str, Any]:
+    """Token rows padded on the left: input ids, attention mask and the token types (1 for image tokens)."""
     import torch
 
-    length = max(part["input_ids"].shape[1] for part in parts)
-    batch: dict[str, Any] = {}
-    for key in parts[0]:
-        if key in ("pixel_values", "image_grid_thw"):
-            batch[key] = torch.cat([part[key] for part in parts])
-            continue
-        fill = pad if key == "input_ids" else 0
-        rows = []
-        for part in parts:
-            row = part[key]
-            padding = torch.full((1, length - row.shape[1]), fill, dtype=row.dtype)
-            rows.append(torch.cat([padding, row], dim=1))
-        batch[key] = torch.cat(rows)
-    return batch
+    length = max(len(row) for row in rows)
+    ids = torch.tensor([[pad] * (length - len(row)) + row for row in rows])
+    mask = torch.tensor([[0] * (length - len(row)) + [1] * len(row) for row in rows])
+    return {"input_ids": ids, "attention_mask": mask, "mm_token_type_ids": (ids == image_token).int() * mask}
 
 
-def _image_only_processor(image_processor: Any, tokenizer: Any) -> Any:
-    """A Qwen3VLProcessor without its video processor, which would need torchvision."""
-    from transformers import Qwen3VLProcessor
+def _patches(image: Any, settings: dict[str, Any]) -> Any:
+    """One page's vision-tower input from its H x W x 3 uint8 pixels, laid out as Qwen2VLImageProcessor does.
 
-    class ImageOnlyProcessor(Qwen3VLProcessor):
-        def __init__(self, image_processor: Any = None, tokenizer: Any = None, **kwargs: Any) -> None:
-            super().__init__(image_processor=image_processor, tokenizer=tokenizer, video_processor=None, **kwargs)
+    Rescaled to 0-1 and normalised per channel, then cut into patches ordered merge group by merge group, each
+    patch repeated over the temporal patch size (a still image is that many identical frames).
+    """
+    import torch
 
-    return ImageOnlyProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    patch, merge, frames = settings["patch_size"], settings["merge_size"], settings["temporal_patch_size"]
+    mean = torch.tensor(settings["image_mean"], device=image.device).view(-1, 1, 1)
+    std = torch.tensor(settings["image_std"], device=image.device).view(-1, 1, 1)
+    pixels = (image.permute(2, 0, 1).float() / 255 - mean) / std
+    channels, height, width = pixels.shape
+    rows, columns = height // patch, width // patch
+    grouped = pixels.reshape(channels, rows // merge, merge, patch, columns // merge, merge, patch)
+    grouped = grouped.permute(1, 4, 2, 5, 0, 3, 6).unsqueeze(5)
+    grouped = grouped.expand(*grouped.shape[:5], frames, *grouped.shape[6:])
+    return grouped.reshape(rows * columns, channels * frames * patch * patch)
 
 
-def _image_processor_settings(folder: Path, pixel_budget: int) -> dict[str, Any]:
-    """The checkpoint's image processor settings (Qwen3-VL's when the file is missing), capped at the budget."""
+def _image_processor_settings(folder: Path) -> dict[str, Any]:
+    """The checkpoint's image processor settings (Qwen3-VL's when the file is missing)."""
     settings: dict[str, Any] = {"patch_size": 16, "temporal_patch_size": 2, "merge_size": 2,
                                 "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
     config_file = folder / "preprocessor_config.json"
@@ -353,8 +306,6 @@ def _image_processor_settings(folder: Path, pixel_budget: int) -> dict[str, Any]
         except (OSError, ValueError) as error:
             raise ConfigError(f"{config_file}: cannot read the image processor settings ({error})") from error
         settings.update({key: stored[key] for key in settings if key in stored})
-    tile = (settings["patch_size"] * settings["merge_size"]) ** 2
-    settings["size"] = {"shortest_edge": tile, "longest_edge": pixel_budget}
     return settings
 
 

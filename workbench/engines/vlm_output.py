@@ -7,6 +7,7 @@ Shared by every VLM engine (transformers, OpenAI-compatible servers):
   quotes, backslashes and control characters, so no escapes; digits as `[0-9]`; arrays by `maxItems`). With
   doc_type "auto" the answer starts with `"doc":"receipt"` or `"doc":"invoice"`.
 - `skeleton(doc_type) -> str`: the longest all-null answer; its length bounds what closing an answer costs.
+- `code_runs() -> list[str]`: regexes of runs of code-value characters, for a grammar engine's mask cache.
 - `prompt(doc_type) -> str`: the instruction that names each key (the same text for every document, so a
   server can cache it as a shared prefix; put it before the image).
 - `parse_answer(answer, doc_type, token_scores=None, pages=None) -> Receipt | Invoice`: validates the answer
@@ -182,6 +183,12 @@ def output_schema(doc_type: DocChoice, text_cap: int | None = None) -> dict[str,
     if doc_type == "auto":
         return {"anyOf": [_doc_schema("receipt", text_cap, True), _doc_schema("invoice", text_cap, True)]}
     return _doc_schema(doc_type, text_cap, False)
+
+
+def code_runs() -> list[str]:
+    """Regexes of runs of code-value characters: a grammar engine can precompute their token sets (llguidance's
+    "slices"), which makes the token mask inside a code value cheap."""
+    return [f"{_CODE_CHAR}{{1,{length}}}" for length in (4, 10, 30)]
 
 
 def skeleton(doc_type: DocChoice) -> str:
