@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     ocr_threads: int = Field(default=1, ge=1, description="inference threads per OCR worker")
     ocr_backend: Literal["openvino", "onnxruntime"] = Field(
         default="openvino", description="runtime of the OCR models: OpenVINO (bf16 where the CPU has it) or onnxruntime")
+    ocr_charset: Literal["latin", "all"] = Field(
+        default="latin", description="characters the OCR recogniser may output with OpenVINO: Latin and Greek "
+                                     "letters, digits, punctuation and currency signs, or all 18 710 of its model (CJK too)")
     ocr_rec_min_width: int = Field(default=96, ge=48, le=640,
                                    description="narrowest OCR recogniser input, px (short lines are padded to it)")
     workers: int = Field(default=0, ge=0, description="OCR worker processes for bulk import; 0 = one per core")

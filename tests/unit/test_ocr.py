@@ -5,8 +5,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from workbench.config import Settings
+from workbench.errors import EngineError
 from workbench.ocr import RapidOcrReader
-from workbench.ocr.rapid import REC_WIDTH_STEP, OpenVinoSession, looks_upright
+from workbench.ocr.rapid import REC_WIDTH_STEP, OpenVinoSession, is_latin, looks_upright, restricted_recogniser
 
 LINES = [("GREEN GROCER", 40), ("Total 12.50", 130), ("THANK YOU", 220)]
 """Text and top edge (px) of each line on the page."""
@@ -80,3 +81,30 @@ def test_default_backend_is_openvino_with_padded_recogniser_inputs(reader: Rapid
 def test_onnxruntime_backend_reads_the_same_lines(upright) -> None:
     lines = RapidOcrReader(Settings(ocr_backend="onnxruntime")).read(page())
     assert [squeeze(line.text) for line in lines] == [squeeze(line.text) for line in upright]
+
+
+def test_latin_recogniser_is_the_full_one_renormalised_over_its_classes(reader: RapidOcrReader) -> None:
+    full = RapidOcrReader(Settings(ocr_charset="all"))._engine.text_rec
+    latin = reader._engine.text_rec
+    characters = full.postprocess_op.character
+    keep = [index for index, character in enumerate(characters) if index == 0 or is_latin(character)]
+    assert latin.postprocess_op.character == [characters[index] for index in keep]
+    assert 600 < len(keep) < 1000 and "€" in latin.postprocess_op.character and "中" not in latin.postprocess_op.character
+    batch = np.random.default_rng(0).random((2, 3, 48, 128), dtype=np.float32)
+    everything = full.session(batch)[:, :, keep].copy()
+    assert np.allclose(latin.session(batch), everything / everything.sum(axis=2, keepdims=True), atol=2e-2)
+
+
+def test_latin_recogniser_reads_a_latin_page_as_the_full_one(upright) -> None:
+    lines = RapidOcrReader(Settings(ocr_charset="all")).read(page())
+    assert [line.text for line in lines] == [line.text for line in upright]
+
+
+def test_a_model_without_the_expected_output_layer_is_refused() -> None:
+    import openvino
+    from openvino import opset13
+
+    image = opset13.parameter([1, 3, 48, 64], np.float32)
+    model = openvino.Model([opset13.relu(image).output(0)], [image])
+    with pytest.raises(EngineError, match="WORKBENCH_OCR_CHARSET=all"):
+        restricted_recogniser(model, ["blank", "a"], [0, 1])

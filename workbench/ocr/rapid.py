@@ -22,6 +22,16 @@ REC_WIDTH_STEP = 64
 """OpenVINO recogniser inputs are padded on the right to a multiple of this width, so few input shapes occur."""
 OPENVINO_SHAPE_CACHE = 50
 """Compiled input shapes OpenVINO keeps per process; its default (5000) let a worker grow past 1.4 GB."""
+LATIN_RANGES = (
+    (0x0020, 0x024F),  # Basic Latin, Latin-1 Supplement, Latin Extended-A and -B
+    (0x0370, 0x03FF),  # Greek
+    (0x1E00, 0x1EFF),  # Latin Extended Additional (Vietnamese and others)
+    (0x2000, 0x206F),  # General Punctuation (dashes, quotes, bullets)
+    (0x20A0, 0x20CF),  # Currency Symbols
+    (0x2100, 0x214F),  # Letterlike Symbols (numero sign, degree signs, trade mark)
+    (0x2212, 0x2212),  # minus sign
+)
+"""Code points the recogniser keeps with `ocr_charset="latin"`; the model's other classes are mostly CJK."""
 
 
 class OcrReader(Protocol):
@@ -74,6 +84,7 @@ class OpenVinoSession:
     """
 
     def __init__(self, model: Any, threads: int, width_step: int = 1) -> None:
+        """Compile `model` (an openvino.Model) for the CPU with `threads` inference threads."""
         import openvino
 
         core = openvino.Core()
@@ -99,15 +110,65 @@ def import_runtimes() -> None:
     from rapidocr import RapidOCR  # noqa: F401
 
 
-def _recompile_for_openvino(engine: Any, threads: int) -> None:
+def is_latin(character: str) -> bool:
+    """Whether every code point of a recogniser class lies in LATIN_RANGES."""
+    return all(any(low <= ord(point) <= high for low, high in LATIN_RANGES) for point in character)
+
+
+def _producer(node: Any) -> Any:
+    """The operation whose output feeds `node`'s first input, looking through Identity operations.
+
+    A node without inputs (a model's parameter) is its own producer.
+    """
+    if node.get_input_size() == 0:
+        return node
+    source = node.input_value(0).get_node()
+    while source.get_type_name() == "Identity":
+        source = source.input_value(0).get_node()
+    return source
+
+
+def restricted_recogniser(model: Any, characters: list[str], keep: list[int]) -> tuple[Any, list[str]]:
+    """The recogniser with its output layer cut to the classes `keep` (CTC blank first), and their characters.
+
+    PP-OCR's recogniser ends in MatMul -> Add (bias) -> Softmax over 18 710 classes; that layer and its
+    softmax are a fifth of the recogniser's work on a receipt. The cut model computes the same logits for
+    the kept classes and a softmax over them only.
+    """
+    import openvino
+    from openvino import opset13
+
+    softmax = _producer(model.get_results()[0])
+    bias_add = _producer(softmax)
+    matmul = _producer(bias_add)
+    kinds = (softmax.get_type_name(), bias_add.get_type_name(), matmul.get_type_name())
+    if kinds != ("Softmax", "Add", "MatMul") or keep[0] != 0:
+        raise EngineError(f"the OCR recogniser's output layer is not the expected MatMul, Add, Softmax ({kinds}):"
+                          " set WORKBENCH_OCR_CHARSET=all")
+    weights = matmul.input_value(1).get_node().get_data()
+    bias = bias_add.input_value(1).get_node().get_data()
+    logits = opset13.add(opset13.matmul(matmul.input_value(0), opset13.constant(np.ascontiguousarray(weights[:, keep])),
+                                        False, False), opset13.constant(bias[keep]))
+    cut = openvino.Model([opset13.softmax(logits, -1).output(0)], model.get_parameters(), "recogniser")
+    return cut, [characters[index] for index in keep]
+
+
+def _recompile_for_openvino(engine: Any, settings: Settings) -> None:
     """Give rapidocr's detector and recogniser OpenVINO sessions with a bounded cache and padded widths.
 
     rapidocr (pinned at 3.10.0) passes only a few OpenVINO properties through and loads its models on
-    first use; both stages are loaded here and their sessions replaced by ones compiled from the same models.
+    first use; both stages are loaded here and their sessions replaced by ones compiled from the same models,
+    the recogniser's cut to Latin output classes unless `settings.ocr_charset` is "all".
     """
     detector, recogniser = engine._load_det_model(), engine._load_rec_model()
-    detector.session = OpenVinoSession(detector.session.model, threads)
-    recogniser.session = OpenVinoSession(recogniser.session.model, threads, REC_WIDTH_STEP)
+    detector.session = OpenVinoSession(detector.session.model, settings.ocr_threads)
+    model = recogniser.session.model
+    if settings.ocr_charset == "latin":
+        decoder = recogniser.postprocess_op
+        keep = [index for index, character in enumerate(decoder.character) if index == 0 or is_latin(character)]
+        model, decoder.character = restricted_recogniser(model, decoder.character, keep)
+        decoder.dict = {character: index for index, character in enumerate(decoder.character)}
+    recogniser.session = OpenVinoSession(model, settings.ocr_threads, REC_WIDTH_STEP)
 
 
 def confident_chars(lines: list[TextLine]) -> int:
@@ -156,7 +217,7 @@ class RapidOcrReader:
         try:
             self._engine = RapidOCR(params=fast_params(settings) if params is None else params)
             if params is None and settings.ocr_backend == "openvino":
-                _recompile_for_openvino(self._engine, settings.ocr_threads)
+                _recompile_for_openvino(self._engine, settings)
         except Exception as error:  # rapidocr raises plain exceptions for missing models or bad settings
             raise EngineError(f"the OCR engine could not start: {error}") from error
         # onnxruntime sessions are thread-safe, but rapidocr keeps per-call state in its pipeline objects.
