@@ -7,7 +7,14 @@ from PIL import Image, ImageDraw, ImageFont
 from workbench.config import Settings
 from workbench.errors import EngineError
 from workbench.ocr import RapidOcrReader
-from workbench.ocr.rapid import REC_WIDTH_STEP, OpenVinoSession, is_latin, looks_upright, restricted_recogniser
+from workbench.ocr.rapid import (
+    REC_WIDTH_STEP,
+    OpenVinoSession,
+    float32_det_preprocess,
+    is_latin,
+    looks_upright,
+    restricted_recogniser,
+)
 
 LINES = [("GREEN GROCER", 40), ("Total 12.50", 130), ("THANK YOU", 220)]
 """Text and top edge (px) of each line on the page."""
@@ -108,3 +115,13 @@ def test_a_model_without_the_expected_output_layer_is_refused() -> None:
     model = openvino.Model([opset13.relu(image).output(0)], [image])
     with pytest.raises(EngineError, match="WORKBENCH_OCR_CHARSET=all"):
         restricted_recogniser(model, ["blank", "a"], [0, 1])
+
+
+def test_float32_detector_preprocessing_equals_rapidocrs() -> None:
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    image = np.random.default_rng(1).integers(0, 256, (1400, 600, 3), dtype=np.uint8)
+    theirs = DetPreProcess(960, "max", [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(image)
+    ours = float32_det_preprocess(960, "max", [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(image)
+    assert ours.dtype == np.float32 and ours.flags.c_contiguous and ours.shape == theirs.shape == (1, 3, 960, 416)
+    assert np.allclose(ours, theirs, atol=1e-6)

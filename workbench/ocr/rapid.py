@@ -104,6 +104,25 @@ class OpenVinoSession:
         return self._request.get_output_tensor().data
 
 
+def float32_det_preprocess(limit_side_len: int, limit_type: str, mean: list[float], std: list[float]) -> Any:
+    """rapidocr's detector preprocessing (resize to 32-px steps, normalise, NCHW) computed in float32.
+
+    rapidocr's own normalises through float64 arrays: 9 ms of a receipt's CPU time instead of 4.
+    """
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    class Float32DetPreProcess(DetPreProcess):
+        def __call__(self, img: np.ndarray) -> np.ndarray | None:
+            resized = self.resize(img)
+            if resized is None:
+                return None
+            scale = (self.scale / self.std).astype(np.float32)
+            offset = (self.mean / self.std).astype(np.float32)
+            return np.ascontiguousarray((resized.astype(np.float32) * scale - offset).transpose(2, 0, 1))[None]
+
+    return Float32DetPreProcess(limit_side_len, limit_type, mean, std)
+
+
 def import_runtimes() -> None:
     """Import rapidocr and OpenVINO (about a second of CPU), so processes forked afterwards start without it."""
     import openvino  # noqa: F401
@@ -162,6 +181,8 @@ def _recompile_for_openvino(engine: Any, settings: Settings) -> None:
     """
     detector, recogniser = engine._load_det_model(), engine._load_rec_model()
     detector.session = OpenVinoSession(detector.session.model, settings.ocr_threads)
+    detector.get_preprocess = lambda: float32_det_preprocess(detector.limit_side_len, detector.limit_type,
+                                                             detector.mean, detector.std)
     model = recogniser.session.model
     if settings.ocr_charset == "latin":
         decoder = recogniser.postprocess_op
