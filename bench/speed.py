@@ -6,7 +6,7 @@ Every figure is file → validated, stored result, through the code the app and 
 - baseline: `RapidOCR()` as it comes (angle classifier on, default threads), one process, `import_bytes`
   file after file into its own store;
 - project: `workbench.batch.import_folder` with the workbench's settings (one OCR worker per core, one
-  onnxruntime thread each) on the same files into another store;
+  inference thread each, OpenVINO, Latin recogniser) on the same files into another store;
 - latency: `import_bytes` of one receipt with a warm engine (median of --latency files not stored yet),
   and of a re-upload (answered from the store by content hash);
 - CPU seconds per receipt of each run (this process, its threads and its finished worker processes), which
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     files = images[::step][: args.n]
     print(f"{len(files)} receipts from {args.folder}, {os.cpu_count()} cores, "
           f"fast settings: {settings.ocr_backend}, det side {settings.ocr_det_side}, rec batch {settings.ocr_rec_batch}, "
-          f"rec min width {settings.ocr_rec_min_width}, "
+          f"rec min width {settings.ocr_rec_min_width}, charset {settings.ocr_charset}, "
           f"{settings.ocr_threads} thread(s) x {settings.workers or os.cpu_count()} worker(s)")
     sys.stdout.flush()
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
