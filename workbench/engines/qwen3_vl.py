@@ -130,12 +130,17 @@ class Qwen3VLEngine:
         self._lltokenizer = llguidance.hf.from_tokenizer(
             self.tokenizer, n_vocab=vocab, eos_token=self._end,
             slices=llguidance.LLTokenizer.general_slices() + vlm_output.code_runs())
-        self._grammars = {kind: llguidance.LLMatcher(self._lltokenizer, llguidance.LLMatcher.grammar_from_json_schema(
-            vlm_output.output_schema(kind), defaults={"whitespace_flexible": False})) for kind in
-            ("receipt", "invoice", "auto")}
-        for kind, matcher in self._grammars.items():
-            if matcher.is_error():
-                raise ConfigError(f"the {kind} answer grammar does not compile: {matcher.get_error()}")
+        # Matchers copied from one template share its lexer cache behind one lock, so the executor computes
+        # the masks of one template's copies one at a time: each executor thread gets a template of its own.
+        threads = os.cpu_count() or 1
+        self._grammars = {}
+        for kind in ("receipt", "invoice", "auto"):
+            grammar = llguidance.LLMatcher.grammar_from_json_schema(vlm_output.output_schema(kind),
+                                                                    defaults={"whitespace_flexible": False})
+            templates = [llguidance.LLMatcher(self._lltokenizer, grammar) for _ in range(threads)]
+            if templates[0].is_error():
+                raise ConfigError(f"the {kind} answer grammar does not compile: {templates[0].get_error()}")
+            self._grammars[kind] = templates
         closing_bonus = torch.zeros((2, vocab), dtype=torch.float32)
         for side, preference in enumerate((_CLOSING_OUTSIDE, _CLOSING_IN_STRING)):
             for rank, text in enumerate(preference):
@@ -144,7 +149,7 @@ class Qwen3VLEngine:
                     closing_bonus[side, ids[0]] = 1e4 * (len(preference) - rank)
         quotes = [self._lltokenizer.decode_bytes([token]).count(b'"') % 2 for token in range(vocab)]
         self._decoder = BatchDecoder(self.model, end=self._end, closing_bonus=closing_bonus.to(self.device),
-                                     quotes=quotes, executor=llguidance.LLExecutor(), torch=torch)
+                                     quotes=quotes, executor=llguidance.LLExecutor(threads), torch=torch)
         self._reserve = {kind: self._closing_reserve(kind) for kind in ("receipt", "invoice", "auto")}
         smallest = max(self._reserve.values()) + 16
         if settings.vlm_max_new_tokens < smallest:
@@ -251,8 +256,9 @@ class Qwen3VLEngine:
             inputs["pixel_values"] = torch.cat([_patches(image.to(self.device, non_blocking=True), self._image)
                                                 for image in pixels]).to(self.dtype)
             chunks.append(Chunk(inputs, chunk.lengths))
-        template = self._grammars[prepared.doc_type]
-        matchers = [template.deep_copy() for chunk in chunks for _ in chunk.lengths]
+        templates = self._grammars[prepared.doc_type]
+        rows = sum(len(chunk.lengths) for chunk in chunks)
+        matchers = [templates[row % len(templates)].deep_copy() for row in range(rows)]
         budget = self._settings.vlm_max_new_tokens
         with self._lock, torch.inference_mode():
             answers = self._decoder.decode(chunks, matchers, budget, budget - self._reserve[prepared.doc_type])

@@ -2,12 +2,13 @@
 
 `BatchDecoder(model, ...)` keeps the model's key/value cache in preallocated buffers (rows rounded up to a
 power of two on CUDA, length rounded up to `LENGTH_STEP`) and runs one decode step of the language model as a
-CUDA graph (eagerly elsewhere). `decode(chunks, matchers, budget, closing_step)` prefills the prompt chunks
-with the model's own forward (vision tower included), then steps all rows together: the grammar masks of a
-step are computed on the CPU (in parallel over rows) while the GPU runs the step's forward pass. A token the
-grammar forces (llguidance's fast-forward tokens) is the only one its row's mask allows, with no mask
-computed; from `closing_step` on the tokens that end an answer soonest are preferred, so every answer closes
-within `budget` tokens.
+CUDA graph (eagerly elsewhere) whose attention reads only each row's filled cache columns (the Triton kernel of
+`qwen3_vl_attention` on CUDA, where Triton is installed). `decode(chunks, matchers, budget, closing_step)`
+prefills the prompt chunks with the model's own forward (vision tower included), then steps all rows together:
+the grammar masks of a step are computed on the CPU (in parallel over rows) while the GPU runs the step's
+forward pass. A token the grammar forces (llguidance's fast-forward tokens) is the only one its row's mask
+allows, with no mask computed; from `closing_step` on the tokens that end an answer soonest are preferred, so
+every answer closes within `budget` tokens.
 """
 
 import math
@@ -52,7 +53,9 @@ class _Buffers:
         self.tokens = torch.zeros(rows, dtype=torch.long, device=device)
         self.column = torch.zeros(1, dtype=torch.long, device=device)
         self.offsets = torch.zeros(rows, dtype=torch.long, device=device)
-        self.valid = torch.zeros((rows, 1, 1, length), dtype=torch.bool, device=device)
+        self.starts = torch.zeros(rows, dtype=torch.long, device=device)
+        """Each row's first cache column: its keys/values are those of columns `starts`..`column`."""
+        self.columns = torch.arange(length, device=device)
         self.logits = torch.zeros((rows, text.vocab_size), dtype=torch.float32, device=device)
 
 
@@ -72,6 +75,7 @@ class BatchDecoder:
         self._fill = llguidance.torch.fill_next_token_bitmask_par
         self._allocate_bitmask = llguidance.torch.allocate_token_bitmask
         self._graphs = model.device.type == "cuda"
+        self._attend = _cache_attention(self._graphs)
         self._buffers: _Buffers | None = None
         self._graph: Any = None
         self._vocab = model.config.text_config.vocab_size
@@ -83,7 +87,7 @@ class BatchDecoder:
         lengths = [length for chunk in chunks for length in chunk.lengths]
         prompt = max(chunk.inputs["input_ids"].shape[1] for chunk in chunks)
         buffers = self._buffers_for(len(lengths), prompt + budget)
-        buffers.valid.zero_()
+        buffers.starts.fill_(prompt)
         buffers.column.fill_(prompt)
         self._prefill(chunks, buffers, prompt)
         rows = _GrammarRows(matchers, buffers.rows, self._quotes, self._end, self._allocate_bitmask, self._vocab,
@@ -163,8 +167,7 @@ class BatchDecoder:
             # The model's position deltas count from the unpadded prompt length.
             lengths = torch.tensor(chunk.lengths, device=buffers.offsets.device)
             buffers.offsets[rows] = lengths - prompt + self._model.model.rope_deltas.view(-1)
-            for row, length in enumerate(chunk.lengths, start=start):
-                buffers.valid[row, :, :, prompt - length:prompt] = True
+            buffers.starts[rows] = prompt - lengths
             start += count
 
     def _step(self, buffers: _Buffers) -> None:
@@ -179,7 +182,6 @@ class BatchDecoder:
         language = self._model.model.language_model
         rows = buffers.rows
         hidden = language.embed_tokens(buffers.tokens)[:, None, :]
-        buffers.valid.index_fill_(3, buffers.column, True)
         positions = (buffers.column + buffers.offsets).view(1, rows, 1).expand(3, rows, 1)
         cos, sin = language.rotary_emb(hidden, positions)
         cos, sin = cos[:, None], sin[:, None]
@@ -194,8 +196,7 @@ class BatchDecoder:
             values.index_copy_(2, buffers.column, value)
             # The query heads sharing a key/value head stand in for the query positions: one read of the cache.
             grouped = query.reshape(rows, keys.shape[1], -1, attention.head_dim)
-            attended = torch.nn.functional.scaled_dot_product_attention(
-                grouped, keys, values, attn_mask=buffers.valid, scale=attention.scaling)
+            attended = self._attend(grouped, keys, values, buffers, attention.scaling)
             hidden = hidden + attention.o_proj(attended.reshape(rows, 1, -1))
             hidden = hidden + layer.mlp(layer.post_attention_layernorm(hidden))
         buffers.logits.copy_(self._model.lm_head(language.norm(hidden))[:, 0].float())
@@ -283,6 +284,27 @@ class _GrammarRows:
 
     def finished(self) -> bool:
         return all(self._ended)
+
+
+def _cache_attention(cuda: bool) -> Any:
+    """Decode attention over the cache buffers: the Triton kernel on CUDA where Triton is installed (PyTorch's
+    Linux CUDA wheels bring it), else SDPA with a column mask."""
+    import importlib.util
+
+    if cuda and importlib.util.find_spec("triton") is not None:
+        from workbench.engines.qwen3_vl_attention import decode_attention
+
+        def attend(query: Any, keys: Any, values: Any, buffers: _Buffers, scale: float) -> Any:
+            return decode_attention(query, keys, values, buffers.starts, buffers.column, scale)
+        return attend
+
+    def attend_masked(query: Any, keys: Any, values: Any, buffers: _Buffers, scale: float) -> Any:
+        import torch
+
+        filled = (buffers.columns >= buffers.starts[:, None]) & (buffers.columns <= buffers.column)
+        return torch.nn.functional.scaled_dot_product_attention(query, keys, values, attn_mask=filled[:, None, None],
+                                                                scale=scale)
+    return attend_masked
 
 
 def _word(token: int) -> int:
