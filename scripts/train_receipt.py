@@ -54,6 +54,11 @@ RANKER_PARAMS = {
     "max_bin": 63,
 }
 RANKER_ROUNDS = 200
+# Merchant name and address: one right candidate among many per receipt, so the candidates of a receipt
+# are ranked against each other (LambdaRank) rather than each scored alone.
+LISTWISE_PARAMS = {**RANKER_PARAMS, "objective": "lambdarank", "lambdarank_truncation_level": 5,
+                   "eval_at": [1]}
+LISTWISE_FIELDS = ("merchant_name", "merchant_address")
 JUDGE_PARAMS = {**RANKER_PARAMS, "num_leaves": 7, "min_data_in_leaf": 20, "learning_rate": 0.05}
 JUDGE_ROUNDS = 150
 
@@ -143,7 +148,7 @@ def knowledge(examples: list[Example]) -> tuple[KnownMerchants, Lexicon]:
 
 def training_rows(examples: list[Example], merchants: KnownMerchants, field: str):
     """Feature dicts and targets of every candidate; merchant similarity as if the receipt were unseen."""
-    rows, ys = [], []
+    rows, ys, groups = [], [], []
     for ex in examples:
         cands = ex.train_addresses if field == "merchant_address" else ex.analysis.candidates[field]
         if field in ("merchant_name", "merchant_address"):
@@ -155,7 +160,8 @@ def training_rows(examples: list[Example], merchants: KnownMerchants, field: str
             continue
         rows.extend(c.features for c in cands)
         ys.extend(ts)
-    return rows, ys
+        groups.append(len(cands))
+    return rows, ys, groups
 
 
 def matrix(rows: list[dict[str, float]], names: list[str]) -> np.ndarray:
@@ -167,10 +173,17 @@ def fit_rankers(examples: list[Example]) -> ReceiptModel:
     merchants, lexicon = knowledge(examples)
     fields = {}
     for field in RANKED_FIELDS:
-        rows, ys = training_rows(examples, merchants, field)
+        rows, ys, groups = training_rows(examples, merchants, field)
         names = sorted({k for r in rows for k in r})
-        booster = lgb.train(RANKER_PARAMS, lgb.Dataset(matrix(rows, names), np.array(ys)), RANKER_ROUNDS)
-        fields[field] = FieldModel(booster, names, None, [], Isotonic([], []))
+        if field in LISTWISE_FIELDS:
+            data = lgb.Dataset(matrix(rows, names), np.array(ys), group=groups)
+            booster = lgb.train(LISTWISE_PARAMS, data, RANKER_ROUNDS)
+        else:
+            # The receipt's own arithmetic only ever argues for an amount, however rare its kind is in training.
+            monotone = [int(n.startswith("arith_") or n == "is_cash_minus_change") for n in names]
+            params = {**RANKER_PARAMS, "monotone_constraints": monotone, "monotone_constraints_method": "advanced"}
+            booster = lgb.train(params, lgb.Dataset(matrix(rows, names), np.array(ys)), RANKER_ROUNDS)
+        fields[field] = FieldModel(booster, names, [], [], Isotonic([], []), listwise=field in LISTWISE_FIELDS)
     return ReceiptModel(fields, merchants, lexicon)
 
 
@@ -202,15 +215,18 @@ def fit_model(examples: list[Example], inner_folds: int = 3) -> ReceiptModel:
         names = sorted({k for r in rows for k in r})
         x, y = matrix(rows, names), np.array(ys, dtype=float)
         held_out = np.zeros(len(y))
+        judges = []
         for train_idx, test_idx in KFold(inner_folds, shuffle=True, random_state=SEED).split(x):
             judge = lgb.train(JUDGE_PARAMS, lgb.Dataset(x[train_idx], y[train_idx]), JUDGE_ROUNDS)
             held_out[test_idx] = judge.predict(x[test_idx])
+            judges.append(judge)
+        # The map is fitted on verdicts of judges that had not seen the choice; the same judges (not one
+        # retrained on everything, which would be surer than the map expects) give the verdicts later.
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(held_out, y)
-        judge = lgb.train(JUDGE_PARAMS, lgb.Dataset(x, y), JUDGE_ROUNDS)
         fm = model.fields[field]
-        model.fields[field] = FieldModel(fm.ranker, fm.ranker_features, judge, names,
+        model.fields[field] = FieldModel(fm.ranker, fm.ranker_features, judges, names,
                                          Isotonic([float(v) for v in iso.X_thresholds_],
-                                                  [float(v) for v in iso.y_thresholds_]))
+                                                  [float(v) for v in iso.y_thresholds_]), fm.listwise)
     return model
 
 

@@ -19,11 +19,14 @@ from workbench.extract.parsers import find_amounts, find_currencies, find_dates,
 
 BBox = tuple[float, float, float, float]
 
-# Registration numbers printed after Malaysian company names, e.g. "(519537-X)", "Co. No. 12345-A".
+# Registration numbers printed after Malaysian company names, e.g. "(519537-X)", "Co. No. 12345-A", also with
+# a digit misread as a letter inside parentheses ("(1U79369-P)"). Without parentheses five digits at least:
+# "LOT 1851-A" is a lot number.
 REGISTRATION = re.compile(
     r"\(?\s*(?:CO\.?\s*(?:REG\.?\s*)?NO\.?\s*[:.]?\s*|ROC\s*NO\.?\s*[:.]?\s*)?"
-    r"\b[A-Z]{0,2}\d{4,12}\s*[-‐·.]\s*[A-Z]\b\s*\)?|\(\s*[A-Z]{0,2}\d{4,12}\s*[-‐·.]?\s*[A-Z]?\s*\)"
-    r"|\((?:CO\.?\s*NO|ROC|REG)[^()]*\d{5,}[^()]*\)",
+    r"\b[A-Z]{0,2}\d{5,12}\s*[-‐·.]\s*[A-Z]\b\s*\)?|\(\s*[A-Z]{0,2}\d{4,12}\s*[-‐·.]?\s*[A-Z]?\s*\)"
+    r"|\(\s*(?=(?:[A-Z]*\d){4})[0-9A-Z]{5,12}\s*[-‐·.]\s*[A-Z]\s*\)"
+    r"|\((?:CO\.?\s*NO|COMPANY\s*NO|NO\.?\s|ROC|REG)[^()]*\d{5,}[^()]*\)",
     re.IGNORECASE,
 )
 
@@ -101,7 +104,7 @@ KEYWORDS: dict[str, re.Pattern[str]] = {
         "TAX INVOICE|INVOICE|RECEIPT|CASH BILL|BILL|RESIT|KWITANSI|QUITTUNG|BELEG|RECHNUNG|FACTURE|TICKET|"
         "FACTURA|SIMPLIFIED|OFFICIAL RECEIPT|CASH SALE|SALES|ORDER"
     ),
-    "thanks": _words("THANK|THANKS|TERIMA KASIH|DANKE|MERCI|GRACIAS|WELCOME|COME AGAIN|VISIT"),
+    "thanks": _words("THANK|THANKS|TQ|TERIMA KASIH|DANKE|MERCI|GRACIAS|WELCOME|COME AGAIN|VISIT"),
 }
 
 _POSTCODE = re.compile(r"(?<!\d)\d{5}(?!\d)")
@@ -213,8 +216,12 @@ class Candidate:
 _STREET_SUFFIX = re.compile(r"[A-Z]{3,}(?:STRASSE|STR\.|WEG|ALLEE|GASSE|PLATZ|RING|DAMM|UFER|STRAAT|LAAN|GATAN|VEJ)\b")
 
 
+# "TOTAL" as OCR misreads it on faint print ("IUIAL", "T0TAL", "SUBIUIAL"), read as "TOTAL" by the keywords.
+_TOTAL_SLIP = re.compile(r"(?<![A-Z])(SUB\s?)?(?!TOTAL)[TI1][O0UD][TI1][A4][L1I](?![A-Z])")
+
+
 def keyword_flags(text: str, prefix: str = "") -> dict[str, float]:
-    folded = fold(text)
+    folded = _TOTAL_SLIP.sub(r"\1TOTAL", fold(text))
     flags = {f"{prefix}kw_{name}": float(bool(pattern.search(folded))) for name, pattern in KEYWORDS.items()}
     if not flags[f"{prefix}kw_address_word"] and _STREET_SUFFIX.search(folded):
         flags[f"{prefix}kw_address_word"] = 1.0
@@ -331,14 +338,40 @@ def _mark_cash_change(candidates: list[Candidate]) -> None:
         cand.features["is_cash_minus_change"] = float(any(p - ch == cand.value for p in pays for ch in changes))
 
 
+# OCR slips around printed dates, undone before a second reading: a separator read as "~" or "_" or as a
+# space beside a real one ("05~05-17", "05 02-18"), a time or a number glued in front ("18:1524/05/18",
+# "#19536001/06/2018").
+_DATE_REPAIRS = [
+    (re.compile(r"(?<=\d)[~_](?=\d)"), "-"),
+    (re.compile(r"(?<![\d.,:])(\d{1,2}) (\d{1,2})([-/])(\d{4}|\d{2})(?![\d.,])"), r"\1\3\2\3\4"),
+    (re.compile(r"(?<![\d.,:])(\d{1,2})([-/])(\d{1,2}) (\d{4}|\d{2})(?![\d.,:])"), r"\1\2\3\2\4"),
+    (re.compile(r"(\d{1,2}:\d{2})(?=\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"), r"\1 "),
+    (re.compile(r"(?<=\d)(?=\d{2}[/.-]\d{2}[/.-](?:19|20)\d{2}(?!\d))"), " "),
+]
+
+
+def _read_dates(text: str, day_first: bool):
+    """(reading, repaired?, date, span) for each distinct date in the text as printed, then in the text with
+    date-like OCR slips undone (flagged 1.0)."""
+    repaired = text
+    for pattern, replacement in _DATE_REPAIRS:
+        repaired = pattern.sub(replacement, repaired)
+    seen: set[dt.date] = set()
+    for reading, flag in ((text, 0.0), (repaired, 1.0)) if repaired != text else ((text, 0.0),):
+        for value, span in find_dates(reading, day_first=day_first):
+            if value not in seen:
+                seen.add(value)
+                yield reading, flag, value, span
+
+
 def date_candidates(rows: list[Row], layout: Layout, day_first: bool = True) -> list[Candidate]:
-    """One candidate per distinct calendar date on the receipt."""
+    """One candidate per distinct calendar date on the receipt (read also from the text with OCR slips undone)."""
     instances: dict[dt.date, list[dict[str, float]]] = {}
     where: dict[dt.date, tuple[Row, TextLine]] = {}
     for position, row in enumerate(rows):
         for line in row.lines:
-            for value, (start, end) in find_dates(line.text, day_first=day_first):
-                raw = line.text[start:end]
+            for text, repaired, value, (start, end) in _read_dates(line.text, day_first):
+                raw = text[start:end]
                 context = " ".join(ln.text for ln in row.lines)
                 above = rows[position - 1].text if position > 0 else ""
                 numeric = bool(re.fullmatch(r"[\d\s./\-]+", raw))
@@ -352,9 +385,10 @@ def date_candidates(rows: list[Row], layout: Layout, day_first: bool = True) -> 
                     "numeric": float(numeric),
                     "ambiguous": float(ambiguous),
                     "two_digit_year": float(not re.search(r"(?:19|20)\d\d", raw)),
-                    "glued": float(end < len(line.text) and line.text[end].isdigit()),
+                    "glued": float(end < len(text) and text[end].isdigit()),
                     "time_on_row": float(bool(find_times(context))),
                     "raw_len": float(len(raw)),
+                    "repaired": repaired,
                 })
                 instances.setdefault(value, []).append(feats)
                 where.setdefault(value, (row, line))
@@ -382,6 +416,43 @@ def date_candidates(rows: list[Row], layout: Layout, day_first: bool = True) -> 
 def strip_registration(text: str) -> str:
     """A company line without the registration number printed after it ("99 SPEED MART S/B (519537-X)")."""
     return re.sub(r"\s{2,}", " ", REGISTRATION.sub(" ", text)).strip(" ,.-")
+
+
+# Legal forms at the end of a company name as OCR misreads them ("5/8", "S7B", "SON. BHD", "Sn Bhd", "6mbH"),
+# each with its printed spelling. Matched only at the end of a name, where the form is printed.
+_LEGAL_FORMS = [
+    (re.compile(r"\b[S5][DO0]?[NM]\s*[.,]?\s*[B8][HN][DO0]\b\.?$"), "SDN BHD", "SDNBHD"),
+    (re.compile(r"(?<=\s)[S5]\s*[/7|I1L]\s*[B8D]\.?$"), "S/B", "SB"),
+    (re.compile(r"(?<=\(M\)\s)[B8]H[DO0]\.?$"), "BHD", "BHD"),
+    (re.compile(r"\b[G6]\s?M\s?[B8]\s?H\.?$"), "GmbH", "GMBH"),
+    (re.compile(r"\bL\.?\s?[TI17]\.?\s?D\.?$"), "LTD", "LTD"),
+    (re.compile(r"\b[L1I][L1I]C\.?$"), "LLC", "LLC"),
+    (re.compile(r"\bP[L1I][T7]\.?$"), "PLT", "PLT"),
+]
+# After a legal form: a registration number glued to it ("S7B4519537-X)") or a few stray glyphs (".LLT", " SE").
+_AFTER_FORM = re.compile(
+    r"(?:BHD|S/B|LTD|PLT|LLC|INC|GMBH)\.?"
+    r"(?P<tail>\s*\(?\s*(?=(?:[A-Z]*\d){2})[0-9A-Z]{5,12}\s*[-‐·.]\s*[A-Z]\s*\)?|[\s.,]+[A-Z]{1,3})\s*$"
+)
+_GLUED_REGISTRATION = re.compile(r"(?<=[A-Z/])[(4]?\d{5,12}\s*[-‐·.]\s*[A-Z]\s*\)?\s*$")
+
+
+def repair_legal_form(text: str) -> str:
+    """A company name with its legal form spelled as printed ("99 SPEED MART 5/8" → "99 SPEED MART S/B")."""
+    text = _cut_after_form(_GLUED_REGISTRATION.sub("", text).rstrip(" ,"))
+    upper = fold(text)
+    for pattern, spelling, key in _LEGAL_FORMS:
+        match = pattern.search(upper)
+        if match:
+            if normalise(match.group(0)) != key:
+                text = text[:match.start()] + spelling
+            break
+    return _cut_after_form(text)
+
+
+def _cut_after_form(text: str) -> str:
+    tail = _AFTER_FORM.search(fold(text))
+    return (text[:tail.start("tail")] if tail else text).rstrip(" ,")
 
 
 _DIGIT_AS_LETTER = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B", "6": "G", "2": "Z"})
@@ -415,6 +486,71 @@ def _row_features(row: Row, layout: Layout, prefix: str) -> dict[str, float]:
 
 
 TOP_ROWS = 14
+_ENDS_LEGAL_FORM = re.compile(
+    r"(?:\bSDN\.?\s*BHD|\bBHD|\bS/?B|\bPLT|\bLTD|\bLIMITED|\bGMBH|\bLLC|\bLLP|\bINC|\bCORP|\bSARL|\bSAS|\bS\.?A|"
+    r"\bS\.?L|\bS\.?R\.?L|\bAG|\bKG|\bOHG|\bE\.?K|\bB\.?V|\bN\.?V|\bPTE|\bPTY|\bPLC|\bENTERPRISES?|\bTRADING|\bCO)"
+    r"\.?\s*(?:\([^()]*\))?$"
+)
+
+
+# A name line that cannot end a name: it ends with "&", "and", "of", "du", "zur", "de la" ...
+_ENDS_CONNECTOR = re.compile(
+    r"(?:&|\+|-|(?<![A-Z])(?:AND|OF|THE|FOR|DU|DE|DES|DE LA|LA|LE|LES|ET|AU|AUX|ZUR|ZUM|ZU|AM|IM|VON|DER|DIE|DAS|"
+    r"UND|DEL|DELLA|DI|E|Y|EL|LOS|LAS|EN|BY))\s*$"
+)
+
+
+_INNER_LEGAL_FORM = re.compile(
+    r"(?<=[A-Z.)] )(?:SDN\.?\s?BHD|BHD|S/B|CO|LTD|GMBH|INC|LLC|PLT|SARL)\.?(?=\s+[A-Z])"
+)
+
+
+def _has_legal_form(text: str) -> float:
+    return float(bool(_ENDS_LEGAL_FORM.search(fold(text).rstrip(" .,"))))
+
+
+# Words that say what a business is or does, not which one it is: a name of only these is half a name.
+_TRADE_WORDS = _words(
+    "CONFECTIONERY|SUPPLY|SUPPLIES|SERVICES|MARKETING|DISTRIBUTOR|DISTRIBUTORS|FLORIST|FURNITURE|PRINTING|CLINIC|"
+    "SALON|VEGETARIAN|GROCERY|GROCERIES|STATIONERS|HYPERMARKET|SUPERSTORE|DELI|CENTRE|CENTER|BOULANGERIE|"
+    "PATISSERIE|BRASSERIE|PHARMACIE|BACKEREI|BAECKEREI|METZGEREI|APOTHEKE|PIZZERIA|TRATTORIA|RISTORANTE|"
+    "PANADERIA|FARMACIA|M|SDN|BHD|&"
+)
+
+
+def _name_shape(value: str) -> dict[str, float]:
+    """How complete a name looks on its own: a legal form at its end, only generic words, a dangling "&"."""
+    words = re.findall(r"[A-Z0-9&/]+", fold(value))
+    generic = sum(1 for w in words if KEYWORDS["company_word"].fullmatch(w) or _TRADE_WORDS.fullmatch(w))
+    return {
+        "legal_form": _has_legal_form(value),
+        "generic_frac": generic / max(len(words), 1),
+        "starts_connector": float(bool(re.match(r"\s*(?:&|AND\b|\+|-|\()", fold(value)))),
+        "ends_connector": float(bool(_ENDS_CONNECTOR.search(fold(value)))),
+    }
+
+
+def _plain_name_row(row: Row, address_words: bool) -> bool:
+    text = fold(strip_registration(row.text))
+    letters = sum(c.isalpha() for c in text)
+    if letters < 2 or letters < 0.6 * len(text.replace(" ", "")):
+        return False
+    flags = keyword_flags(text)
+    kinds = ("phone_word", "taxid_word", "doc_word", "date_word", "thanks", "total_strong")
+    if address_words and any(c.isdigit() for c in text):
+        return False
+    return not any(flags[f"kw_{k}"] for k in kinds + (() if address_words else ("address_word",))) \
+        and not _POSTCODE.search(text) and not find_dates(text) and not find_amounts(text)
+
+
+def continues_name(first: Row, second: Row, layout: Layout, dangling: bool = False) -> bool:
+    """Whether `second` goes on printing the name begun on `first`: both plain name text (no phone, tax id,
+    title, date or amount; no address word either, unless `first` visibly breaks off ("Le Bistrot du") and
+    no digit is printed), in nearly the same type size, one right under the other."""
+    heights = [max(ln.bbox[3] - ln.bbox[1] for ln in r.lines) for r in (first, second)]
+    gap = (second.bbox[1] - first.bbox[3]) / layout.line_height
+    return (0.7 <= heights[1] / max(heights[0], 1.0) <= 1.45 and gap < 1.2
+            and _plain_name_row(first, dangling) and _plain_name_row(second, dangling))
 
 
 def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
@@ -433,14 +569,23 @@ def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
             three = top[i:i + 3]
             spans.append((three, " ".join(r.text for r in three), union(r.bbox for r in three), 3.0))
         for span_rows, text, bbox, kind in list(spans):
-            owner = re.match(r"^\s*(?:DIMILIKI(?:\s+OLEH)?|OPERATED BY|OWNED BY|A MEMBER OF)\s*[:.]?\s*", text, re.I)
+            owner = re.match(r"^\s*(?:DIMILIKI(?:\s+OLEH)?|OPERATED BY|OWN(?:ED)? BY|A MEMBER OF)\s*[:.]?\s*",
+                             text, re.I)
             if owner:
                 spans.append((span_rows, text[owner.end():], bbox, kind + 0.5))
             lead = re.match(r"^\s*(?:#\S*|\S*\d\S*[,:])\s+(?=[A-Za-z])", text)
             if lead:
                 spans.append((span_rows, text[lead.end():], bbox, kind + 0.25))
+            registration = REGISTRATION.search(text) if kind < 2 else None
+            if registration and registration.start() > 0 and text[registration.end():].strip(" )"):
+                # "MYNEWS RETAIL SB(306295-X) FKA BISON STORES SB": the name is what precedes its number.
+                spans.append((span_rows, text[:registration.start()], bbox, kind + 0.75))
+            form = _INNER_LEGAL_FORM.search(fold(text)) if kind < 2 and text.isascii() else None
+            if form and text[form.end():].strip(" .,-"):
+                # "EIGHT OUNCE COFFEE CO. THE GARDENS MALL": the name ends with its legal form.
+                spans.append((span_rows, text[:form.end()], bbox, kind + 0.8))
         for span_rows, text, bbox, kind in spans:
-            value = fix_digits_in_words(strip_registration(text))
+            value = repair_legal_form(fix_digits_in_words(strip_registration(unicodedata.normalize("NFKC", text))))
             if not normalise(value):
                 continue
             feats = _row_features(span_rows[0], layout, "row_")
@@ -458,7 +603,22 @@ def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
             feats["below_has_registration"] = float(bool(below and REGISTRATION.search(below.text)))
             feats["below_has_postcode"] = float(bool(below and _POSTCODE.search(below.text)))
             feats.update(keyword_flags(above.text if above else "", "above_"))
+            feats.update(_name_shape(value))
+            feats["above_legal_form"] = _has_legal_form(strip_registration(above.text)) if above else 0.0
+            feats["below_legal_form"] = _has_legal_form(strip_registration(below.text)) if below else 0.0
+            below_shape = _name_shape(strip_registration(below.text)) if below else {}
+            feats["below_starts_connector"] = below_shape.get("starts_connector", 0.0)
+            feats["below_generic_frac"] = below_shape.get("generic_frac", 0.0)
             if len(span_rows) >= 2:
+                first, second = span_rows[0], span_rows[1]
+                feats["first_legal_form"] = _has_legal_form(strip_registration(first.text))
+                feats["second_legal_form"] = _has_legal_form(strip_registration(second.text))
+                feats["second_starts_connector"] = _name_shape(second.text)["starts_connector"]
+                feats["second_generic_frac"] = _name_shape(strip_registration(second.text))["generic_frac"]
+                first_height = max(ln.bbox[3] - ln.bbox[1] for ln in first.lines)
+                feats["height_ratio"] = max(ln.bbox[3] - ln.bbox[1] for ln in second.lines) / max(first_height, 1.0)
+                feats["centre_shift"] = abs(layout.rel_x(first.bbox) - layout.rel_x(second.bbox))
+                feats["pair_gap"] = (second.bbox[1] - first.bbox[3]) / layout.line_height
                 feats["second_height_rel"] = max(ln.bbox[3] - ln.bbox[1] for ln in span_rows[1].lines) / layout.line_height
                 feats["second_kw_company"] = keyword_flags(span_rows[1].text)["kw_company_word"]
                 feats["second_kw_address"] = keyword_flags(span_rows[1].text)["kw_address_word"]
@@ -474,17 +634,39 @@ _ADDRESS_LABEL = re.compile(
     re.IGNORECASE,
 )
 _BRANCH = re.compile(r"^\s*\d{3,4}\s*-\s*[A-Z]", re.IGNORECASE)
+# What follows an address on its last row: a phone number or a tax/company number with its label.
+_ADDRESS_TAIL = re.compile(
+    r"[\s,.;:(]*(?<![A-Z])(?:TEL|TEL/FAX|TELEFON|PHONE|FAX|MOBILE|H/P|GST|GSTID|GST\s*ID|SST|TAX\s*ID|VAT|"
+    r"COMPANY\s*(?:REG\.?\s*)?NO|CO\.?\s*(?:REG\.?\s*)?NO|ROC|BRN|UST-?ID|STEUER-?NR|SIRET|TVA|E-?MAIL|WWW|HTTPS?)"
+    r"(?![A-Z]).*$"
+)
+_BARE_NUMBER = re.compile(r"^[\s\d\-.#()]*\d{6,}[\s\d\-.#()]*(?:-?\s*[A-Z])?\W*$")
+
+
+def clean_address_row(text: str) -> str:
+    """The address part of a header row: without a registration number, a label ("Address:"), a phone or tax
+    number after it, and nothing at all for a document title ("TAX INVOICE") or a bare number."""
+    text = unicodedata.normalize("NFKC", text)
+    folded = fold(text)
+    title = KEYWORDS["doc_word"].search(folded) and not KEYWORDS["address_word"].search(folded)
+    if _BARE_NUMBER.match(folded) or (title and not _POSTCODE.search(folded)):
+        return ""
+    tail = _ADDRESS_TAIL.search(folded) if len(folded) == len(text) else None
+    if tail:
+        text = text[:tail.start()]
+    return _ADDRESS_LABEL.sub("", strip_registration(text)).strip(" ,.:;")
 
 
 def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> list[Candidate]:
-    """Address candidates: runs of 1–6 consecutive rows in the header, described relative to the merchant."""
+    """Address candidates: runs of 1–6 consecutive rows in the header, described relative to the merchant name
+    (usually right under it, now and then above it when the name is printed lower down)."""
     top = rows[: TOP_ROWS + MAX_ADDRESS_ROWS]
     info = []
     for r in top:
         kw = keyword_flags(r.text)
         info.append({
             "text": r.text,
-            "clean": _ADDRESS_LABEL.sub("", strip_registration(r.text)).strip(" ,.:;"),
+            "clean": clean_address_row(r.text),
             "branch": float(bool(_BRANCH.match(r.text))),
             "address": kw["kw_address_word"],
             "phone": kw["kw_phone_word"],
@@ -499,7 +681,7 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> li
             "rel_x": layout.rel_x(r.bbox),
         })
     candidates: list[Candidate] = []
-    for start in range(min(merchant_end, len(top) - 1), len(top)):
+    for start in range(len(top)):
         for length in range(1, MAX_ADDRESS_ROWS + 1):
             end = start + length
             if end > len(top):

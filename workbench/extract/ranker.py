@@ -1,9 +1,10 @@
 """The trained receipt model: per-field candidate rankers, confidence models with isotonic maps, and lexicons.
 
 One gzip'd JSON file (workbench/models/receipt_model.json.gz, written by scripts/train_receipt.py) holds,
-for each ranked field, a LightGBM model that scores candidates, a LightGBM model that predicts whether
-the chosen value is right, and an isotonic map (fitted on held-out folds) that turns that prediction into
-a calibrated confidence; plus the known merchants and the word lexicon.
+for each ranked field, a LightGBM model that scores candidates (alone, or against the receipt's other
+candidates), LightGBM models that predict whether the chosen value is right (one per held-out fold, their
+verdicts averaged), and an isotonic map fitted on held-out verdicts that turns the verdict into a calibrated
+confidence; plus the known merchants and the word lexicon.
 """
 
 import gzip
@@ -42,21 +43,30 @@ class FieldModel:
 
     ranker: lgb.Booster
     ranker_features: list[str]
-    judge: lgb.Booster | None
+    judges: list[lgb.Booster]
+    """Right-or-wrong models, each trained on part of the held-out choices; their mean is what the
+    calibration map was fitted on (each held-out choice judged by the one judge that had not seen it)."""
     judge_features: list[str]
     calibration: Isotonic
+    listwise: bool = False
+    """The ranker compares the candidates of one receipt (LambdaRank): its scores become shares (softmax)."""
 
     def score(self, rows: list[dict[str, float]]) -> np.ndarray:
         if not rows:
             return np.zeros(0)
         matrix = np.array([[r.get(name, np.nan) for name in self.ranker_features] for r in rows], dtype=float)
-        return self.ranker.predict(matrix, num_threads=1)
+        scores = self.ranker.predict(matrix, num_threads=1)
+        if not self.listwise:
+            return scores
+        shares = np.exp(scores - scores.max())
+        return shares / shares.sum()
 
     def confidence(self, features: dict[str, float]) -> float:
-        if self.judge is None:
+        if not self.judges:
             return self.calibration(features.get("p1", 0.0))
         row = np.array([[features.get(name, np.nan) for name in self.judge_features]], dtype=float)
-        return self.calibration(float(self.judge.predict(row, num_threads=1)[0]))
+        verdict = np.mean([judge.predict(row, num_threads=1)[0] for judge in self.judges])
+        return self.calibration(float(verdict))
 
 
 @dataclass
@@ -75,9 +85,10 @@ class ReceiptModel:
                 name: {
                     "ranker": m.ranker.model_to_string(),
                     "ranker_features": m.ranker_features,
-                    "judge": m.judge.model_to_string() if m.judge is not None else None,
+                    "judges": [judge.model_to_string() for judge in m.judges],
                     "judge_features": m.judge_features,
                     "calibration": {"x": m.calibration.x, "y": m.calibration.y},
+                    "listwise": m.listwise,
                 }
                 for name, m in self.fields.items()
             },
@@ -91,9 +102,10 @@ class ReceiptModel:
             name: FieldModel(
                 ranker=lgb.Booster(model_str=f["ranker"]),
                 ranker_features=list(f["ranker_features"]),
-                judge=lgb.Booster(model_str=f["judge"]) if f.get("judge") else None,
+                judges=[lgb.Booster(model_str=text) for text in f.get("judges", [])],
                 judge_features=list(f.get("judge_features", [])),
                 calibration=Isotonic(list(f["calibration"]["x"]), list(f["calibration"]["y"])),
+                listwise=bool(f.get("listwise", False)),
             )
             for name, f in data["fields"].items()
         }

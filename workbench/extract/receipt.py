@@ -1,9 +1,10 @@
 """Read a receipt's fields from its text lines: ranked candidates for the key fields, rules for the rest.
 
 The recipe: group the OCR boxes into printed rows; collect candidates for total, date, merchant name and
-address (features.py); score them with the trained rankers (ranker.py) and take the best; correct the
-merchant name and address with what the model knows (known merchants, a word lexicon); let a second model
-judge each chosen value and map its verdict through an isotonic calibration into the field's confidence.
+address (features.py); score them with the trained rankers (ranker.py) and take the best, joining a name
+printed over two rows when one row is visibly half of it; correct the merchant name and address with what
+the model knows (known merchants of the same branch, a word lexicon of OCR-confusable glyphs); let judge
+models rate each chosen value and map their verdict through an isotonic calibration into the confidence.
 Arithmetic (subtotal + tax = total, items summing to the total, cash − change) is part of that evidence.
 The other fields (phone, tax id, receipt number, time, currency, subtotal, tax, tip, discount, rounding,
 payment method, line items) are read by rules in receipt_fields.py.
@@ -21,13 +22,14 @@ from workbench.extract.features import (
     Row,
     address_candidates,
     amount_candidates,
+    continues_name,
     date_candidates,
     group_rows,
     merchant_candidates,
     normalise,
 )
 from workbench.extract.ranker import ReceiptModel, load_model
-from workbench.extract.receipt_lexicon import KnownMerchants
+from workbench.extract.receipt_lexicon import KnownMerchants, plausible_snap
 
 _US_ADDRESS = re.compile(
     r"\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|"
@@ -99,10 +101,17 @@ def _add_arithmetic(analysis: Analysis) -> None:
                     + (rules.rounding or 0) - value) <= Decimal("0.01")
         )
         adjustments = [a for a in (rules.tax_total, rules.tip, rules.discount, rules.rounding) if a is not None]
+        # With the tax added, or already included in the subtotal (as prices with VAT/GST included print it).
         cand.features["arith_adjusted"] = float(
             rules.subtotal is not None and bool(adjustments)
-            and abs(rules.subtotal + (rules.tax_total or 0) + (rules.tip or 0) - abs(rules.discount or 0)
-                    + (rules.rounding or 0) - value) <= Decimal("0.01")
+            and any(abs(rules.subtotal + tax + (rules.tip or 0) - abs(rules.discount or 0)
+                        + (rules.rounding or 0) - value) <= Decimal("0.01")
+                    for tax in {rules.tax_total or Decimal(0), Decimal(0)})
+        )
+        cand.features["arith_discounted"] = float(
+            rules.subtotal is not None and bool(rules.discount)
+            and any(abs(rules.subtotal + tax - abs(rules.discount) + (rules.rounding or 0) - value) <= Decimal("0.01")
+                    for tax in {rules.tax_total or Decimal(0), Decimal(0)})
         )
         cand.features["arith_items"] = float(
             bool(rules.items_sum) and abs(rules.items_sum - value) <= Decimal("0.01")
@@ -151,7 +160,8 @@ def choose_total(analysis: Analysis) -> Choice:
     best, p1, p2 = _best(cands)
     feats = _common_judge(cands, best, p1, p2)
     if best is not None:
-        for key in ("arith_sub_tax", "arith_adjusted", "arith_items", "arith_sub_round", "is_cash_minus_change", "count",
+        for key in ("arith_sub_tax", "arith_adjusted", "arith_discounted", "arith_items", "arith_sub_round",
+                    "is_cash_minus_change", "count",
                     "max_ctx_kw_total_strong", "max_ocr_score", "is_max", "max_has_currency"):
             feats[key] = best.features.get(key, 0.0)
     return Choice(best.value if best else None, best, feats)
@@ -167,6 +177,36 @@ def choose_date(analysis: Analysis) -> Choice:
     return Choice(best.value if best else None, best, feats)
 
 
+def join_name_lines(cands: list[Candidate], layout: Layout) -> bool:
+    """Prefer the two-row name when the best one-row name is visibly half of it; True when so.
+
+    A row of only trade words and a legal form ("RESTAURANT SDN BHD", "CONFECTIONERY") or one that starts
+    with "&" continues the plain name row above it; a row ending in "&", "du", "zur" ... goes on below. The
+    two rows must look like one name (`continues_name`).
+    """
+    if not cands:
+        return False
+    best = max(cands, key=lambda c: c.score)
+    if len(best.rows) != 1 or best.features.get("kind") not in (0.0, 0.25):
+        return False
+    row = best.rows[0]
+    feats = best.features
+    pair: tuple[int, int] | None = None
+    if feats.get("ends_connector"):
+        pair = (row.index, row.index + 1)
+    elif feats.get("starts_connector") or feats.get("generic_frac", 0.0) >= 1.0:
+        pair = (row.index - 1, row.index)
+    if pair is None:
+        return False
+    joined = next((c for c in cands if c.features.get("kind") == 2.0
+                   and (c.rows[0].index, c.rows[-1].index) == pair), None)
+    if joined is None or not continues_name(joined.rows[0], joined.rows[1], layout,
+                                            dangling=bool(feats.get("ends_connector"))):
+        return False
+    joined.score = best.score + 1e-6
+    return True
+
+
 def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choice:
     """Choose a merchant name or address and correct its characters with the known merchants and lexicon."""
     best, p1, p2 = _best(cands)
@@ -178,9 +218,10 @@ def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choic
     known, similarity = model.merchants.match(str(best.value), kind)
     for cand in top[1:]:
         other, other_sim = model.merchants.match(str(cand.value), kind)
-        if other_sim >= SNAP_SIMILARITY and other_sim > similarity + 0.05 and cand.score > 0.3 * best.score:
+        if other_sim >= SNAP_SIMILARITY and other_sim > similarity + 0.05 and cand.score > 0.3 * best.score \
+                and plausible_snap(str(cand.value), other):
             chosen, known, similarity = cand, other, other_sim
-    snapped = known is not None and similarity >= SNAP_SIMILARITY
+    snapped = known is not None and similarity >= SNAP_SIMILARITY and plausible_snap(str(chosen.value), known)
     if snapped:
         value, corrections = known, 0
     else:
@@ -211,7 +252,9 @@ def rank(analysis: Analysis, model: ReceiptModel) -> dict[str, Choice]:
     add_merchant_features(merchants, model.merchants, "name")
     for cand, score in zip(merchants, model.fields["merchant_name"].score([c.features for c in merchants])):
         cand.score = float(score)
+    joined = join_name_lines(merchants, analysis.layout)
     name_choice = finish_text(merchants, model, "name")
+    name_choice.judge_features["joined"] = float(joined)
     end = merchant_end(name_choice.candidate, analysis.rows)
     analysis.candidates["merchant_address"] = address_candidates(analysis.rows, analysis.layout, end)
     addresses = analysis.candidates["merchant_address"]

@@ -6,7 +6,12 @@ stored inside the model file:
 - `KnownMerchants`: the exact printed names and addresses of merchants seen before. An OCR reading that is
   nearly identical to a known name (one or two characters off) is replaced by the known spelling.
 - `Lexicon`: word counts of names and addresses. A word the OCR read that is not in the list, but is one
-  edit away from exactly one frequent word (JALAN, TAMAN, SDN, BHD, city and state names), is corrected.
+  OCR-typical slip (a glyph the recogniser confuses with another: I/L/1, O/0/D, S/5, B/8 ...) away from
+  exactly one frequent word (JALAN, TAMAN, WORLD, city and state names), is corrected. Other differences
+  are left alone: "BORONG" and "JALAL" are names of their own, not misread "LORONG" and "JALAN".
+
+A known spelling replaces a reading only when the two differ by what OCR does, not by what distinguishes
+two branches of one chain: their house numbers and postcodes (digits) must nearly agree (`plausible_snap`).
 """
 
 import re
@@ -19,11 +24,42 @@ from rapidfuzz.distance import Levenshtein
 from workbench.extract.features import KEYWORDS, fold, normalise
 
 _WORD = re.compile(r"[A-Z0-9]+")
+# Glyph pairs a text recogniser confuses on receipt print (thermal, dot matrix), in either direction.
+_CONFUSABLE = frozenset(
+    frozenset(pair)
+    for pair in ("IL", "I1", "L1", "IJ", "IT", "O0", "OD", "D0", "OQ", "OC", "OU", "S5", "B8", "B3", "G6", "GC",
+                 "Z2", "EF", "EC", "HN", "HM", "NM", "UV", "VY", "RP", "RK", "A4", "T7", "CE", "UN")
+)
+_AS_LETTERS = {"0": "OD", "1": "IL", "5": "S", "8": "B", "6": "G", "2": "Z", "4": "A", "7": "T"}
+_AS_DIGIT = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2", "G": "6"})
+
+
+def confusable(a: str, b: str) -> bool:
+    """Whether `a` and `b` (same length, upper case) differ only by glyphs OCR confuses, one at a time."""
+    return len(a) == len(b) and all(x == y or frozenset((x, y)) in _CONFUSABLE for x, y in zip(a, b))
+
+
+def _digits(text: str) -> str:
+    """The digits of a text, reading letters inside number tokens as the digits they resemble ("4115O")."""
+    tokens = _WORD.findall(fold(text))
+    return "".join(
+        "".join(c for c in (t.translate(_AS_DIGIT) if 2 * sum(ch.isdigit() for ch in t) > len(t) else t) if c.isdigit())
+        for t in tokens
+    )
+
+
+def plausible_snap(reading: str, known: str) -> bool:
+    """Whether `known` may replace `reading`: their digits (house numbers, postcodes, branch codes) agree but
+    for two misread or lost digits; branches of one chain differ by whole numbers."""
+    return Levenshtein.distance(_digits(reading), _digits(known)) <= 2
+
+
 _BUILTIN_WORDS = [
     w
     for name in ("company_word", "address_word")
     for w in re.findall(r"[A-Z]{3,}", KEYWORDS[name].pattern.replace("\\", ""))
 ]
+_BUILTIN_SET = frozenset(_BUILTIN_WORDS)
 
 
 @dataclass
@@ -91,7 +127,7 @@ class Lexicon:
     """Word counts of merchant names and addresses, used to correct single-character OCR slips."""
 
     words: Counter[str] = field(default_factory=Counter)
-    min_count: int = 3
+    min_count: int = 2
 
     @classmethod
     def with_builtins(cls) -> "Lexicon":
@@ -110,17 +146,37 @@ class Lexicon:
                 self.words[word] -= 1
 
     def correct_word(self, word: str) -> str:
-        """`word` (upper case) or the one frequent word a single edit away from it."""
-        if len(word) < 5 or self.words.get(word, 0) > 0 or not word.isascii() or not any(c.isalpha() for c in word):
+        """`word` (upper case), or the one frequent word that a few confusable glyphs away from it reads as.
+
+        Words of five letters or more take a single confusable substitution ("WORID" → "WORLD"); shorter
+        words only towards a builtin address or company word ("JIN" → "JLN"); digits inside a word may be
+        letters the OCR misread ("MA11" → "MALL", "J1N" → "JLN") when the word so read is a frequent one.
+        """
+        if self.words.get(word, 0) > 0 or not word.isascii() or not any(c.isalpha() for c in word) or len(word) < 3:
             return word
+        if any(c.isdigit() for c in word):
+            return self._digits_as_letters(word)
+        # Short words are often names ("WAH", "HENG"): they are corrected only towards the builtin address and
+        # company words (JLN, TMN, LOT, SDN, BHD).
+        pool = self.words.items() if len(word) >= 5 else ((w, self.words.get(w, 0)) for w in _BUILTIN_SET)
         # Substitutions only: a dropped or added letter is as often a real, unseen name ("LANGE" is no "LANE").
         options = [
-            w for w, n in self.words.items()
+            w for w, n in pool
             if n >= self.min_count and len(w) == len(word) and Levenshtein.distance(w, word) == 1
+            and confusable(w, word)
         ]
         if len(options) != 1:
             return word
         return options[0]
+
+    def _digits_as_letters(self, word: str) -> str:
+        if sum(c.isdigit() for c in word) > 2 or sum(c.isalpha() for c in word) < 2:
+            return word
+        readings = [""]
+        for c in word:
+            readings = [r + letter for r in readings for letter in _AS_LETTERS.get(c, c)]
+        known = [(self.words.get(r, 0), r) for r in readings if self.words.get(r, 0) >= self.min_count]
+        return max(known)[1] if known else word
 
     def correct(self, text: str) -> tuple[str, int]:
         """`text` with its words corrected in place (other characters kept), and the number of changes."""
@@ -144,4 +200,4 @@ class Lexicon:
 
     @classmethod
     def from_json(cls, data: dict) -> "Lexicon":
-        return cls(Counter(data.get("words", {})), int(data.get("min_count", 3)))
+        return cls(Counter(data.get("words", {})), int(data.get("min_count", 2)))

@@ -1,0 +1,124 @@
+"""The receipt extractor's general repairs of OCR slips: legal forms, address rows, dates, lexicon, snapping, names."""
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from schemas import PageText, TextLine
+from workbench.extract.features import (
+    Layout,
+    clean_address_row,
+    date_candidates,
+    group_rows,
+    merchant_candidates,
+    repair_legal_form,
+)
+from workbench.extract.receipt import join_name_lines
+from workbench.extract.receipt_lexicon import Lexicon, confusable, plausible_snap
+
+
+def rows_of(texts: list[str], heights: list[float] | None = None):
+    lines, y = [], 40.0
+    for i, text in enumerate(texts):
+        height = heights[i] if heights else 22.0
+        lines.append(TextLine(text=text, bbox=(100.0, y, 100.0 + 11 * len(text), y + height), score=0.98))
+        y += height + 8
+    return group_rows([PageText(number=1, width=700, height=int(y + 40), lines=lines, origin="ocr")])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("99 SPEED MART 5/8", "99 SPEED MART S/B"),
+    ("99 SPEED MART S7B4519537-X)", "99 SPEED MART S/B"),
+    ("SKCA HARDWARE & TIMBER SON. BHD.LLT", "SKCA HARDWARE & TIMBER SDN BHD"),
+    ("ANN GIAP TRADING SDN BHD SE", "ANN GIAP TRADING SDN BHD"),
+    ("First City Parking Sn Bhd", "First City Parking SDN BHD"),
+    ("MOONLIGHT CAKE HOUSE SDN BHD 8OZTZ5-U", "MOONLIGHT CAKE HOUSE SDN BHD"),
+    ("Muller Backwaren 6mbH", "Muller Backwaren GmbH"),
+    ("ACME TOOLS L1D", "ACME TOOLS LTD"),
+    ("AEON CO. (M) BHD", "AEON CO. (M) BHD"),
+    ("CHECKERS HYPERMARKET SDN BHD (JALAN KLANG LAMA)", "CHECKERS HYPERMARKET SDN BHD (JALAN KLANG LAMA)"),
+    ("Le Bistrot du Centre", "Le Bistrot du Centre"),
+])
+def test_legal_forms_are_spelled_as_printed(text: str, expected: str) -> None:
+    assert repair_legal_form(text) == expected
+
+
+def test_merchant_candidates_carry_repaired_names() -> None:
+    rows = rows_of(["THE STORE （MALAYSIA） SDN BHD （8199K）", "FOUR QUARTERS SDN BHD (1U79369-P)",
+                    "OWN BY: CHEF LEE SDN BHD"])
+    values = {c.value for c in merchant_candidates(rows, Layout.of(rows))}
+    assert {"THE STORE (MALAYSIA) SDN BHD", "FOUR QUARTERS SDN BHD", "CHEF LEE SDN BHD"} <= values
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("81750 Johor Bahru, Johor. Tel No.: 07-387 3322", "81750 Johor Bahru, Johor"),
+    ("Jalan Kelang Lama 58000 Kuala Lumpur Email : shop@example.com", "Jalan Kelang Lama 58000 Kuala Lumpur"),
+    ("GSTID: 001513148416", ""),
+    ("TAX INVOICE", ""),
+    ("1227039", ""),
+    ("COMPANY NO(814198-X)", ""),
+    ("LOT 1851-A & 1851-B, JALAN KPB 6,", "LOT 1851-A & 1851-B, JALAN KPB 6"),
+    ("HOTEL ROAD 5, 10115 BERLIN", "HOTEL ROAD 5, 10115 BERLIN"),
+])
+def test_address_rows_keep_only_the_address(text: str, expected: str) -> None:
+    assert clean_address_row(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("05-05~18", dt.date(2018, 5, 5)),
+    ("05 02-18", dt.date(2018, 2, 5)),
+    ("18:1524/05/18", dt.date(2018, 5, 24)),
+    ("#19536001/06/2018 6:31", dt.date(2018, 6, 1)),
+])
+def test_dates_are_read_through_ocr_slips(text: str, expected: dt.date) -> None:
+    rows = rows_of([text])
+    found = {c.value: c.features["max_repaired"] for c in date_candidates(rows, Layout.of(rows))}
+    assert found.get(expected) == 1.0
+
+
+def test_amounts_do_not_become_dates() -> None:
+    rows = rows_of(["TOTAL 2 10.50", "1 2.50 3.00"])
+    assert date_candidates(rows, Layout.of(rows)) == []
+
+
+def test_lexicon_corrects_only_what_ocr_confuses() -> None:
+    lexicon = Lexicon(Counter({"WORLD": 2, "LORONG": 40, "JALAN": 90, "MALL": 9, "JLN": 30, "WAN": 30}))
+    assert lexicon.correct_word("WORID") == "WORLD"
+    assert lexicon.correct_word("MA11") == "MALL"
+    assert lexicon.correct_word("J1N") == "JLN"
+    assert lexicon.correct_word("JIN") == "JLN"
+    assert lexicon.correct_word("BORONG") == "BORONG"
+    assert lexicon.correct_word("JALAL") == "JALAL"
+    assert lexicon.correct_word("WAH") == "WAH"
+    assert lexicon.correct_word("PJU6A") == "PJU6A"
+    assert confusable("WORID", "WORLD") and not confusable("BORONG", "LORONG")
+
+
+def test_known_addresses_replace_readings_of_the_same_branch_only() -> None:
+    known = "LOT P.T. 2811, JALAN ANGSA, TAMAN BERKELEY 41150 KLANG, SELANGOR 1320-TMN BATU"
+    assert plausible_snap("LOT P.T. 2811, JALAN ANGSA, TANAN BERKELEY 4115O KLANG, SELANGOR 1320-TMN BATU", known)
+    assert not plausible_snap("LOT P.T. 2811, JALAN ANGSA, TAMAN BERKELEY 41150 KLANG, SELANGOR 1076-IJOK", known)
+
+
+@pytest.mark.parametrize(("texts", "expected"), [
+    (["LIAN CHI PU TIAN VEGETARIAN", "RESTAURANT SDN BHD", "54, JALAN SS23/11"],
+     "LIAN CHI PU TIAN VEGETARIAN RESTAURANT SDN BHD"),
+    (["Le Bistrot du", "Centre", "12 rue de la Paix"], "Le Bistrot du Centre"),
+])
+def test_a_name_printed_over_two_rows_is_joined(texts: list[str], expected: str) -> None:
+    rows = rows_of(texts)
+    cands = merchant_candidates(rows, Layout.of(rows))
+    half = "RESTAURANT SDN BHD" if "RESTAURANT SDN BHD" in texts else "Le Bistrot du"
+    for cand in cands:
+        cand.score = 0.9 if cand.value == half else 0.1
+    assert join_name_lines(cands, Layout.of(rows))
+    assert max(cands, key=lambda c: c.score).value == expected
+
+
+def test_an_address_row_is_not_joined_to_the_name() -> None:
+    rows = rows_of(["TAMAN MELATI", "CONFECTIONERY", "TEL 03-1234567"])
+    cands = merchant_candidates(rows, Layout.of(rows))
+    for cand in cands:
+        cand.score = 0.9 if cand.value == "CONFECTIONERY" else 0.1
+    assert not join_name_lines(cands, Layout.of(rows))
