@@ -218,8 +218,10 @@ def test_standard_name_wins_over_other_invoice_xml(settings: Settings) -> None:
 ])
 def test_unsafe_or_broken_embedded_einvoice_is_refused(xml: bytes, reason: str, settings: Settings) -> None:
     data = with_attachments(blank_pdf(1), {"factur-x.xml": xml})
-    with pytest.raises(InputError, match=reason):
+    with pytest.raises(InputError, match=reason) as refused:
         load_bytes(data, "hybrid.pdf", settings)
+    assert refused.value.file == "hybrid.pdf"
+    assert refused.value.reason.startswith("its attachment factur-x.xml: ")
 
 
 def test_every_zugferd_dev_pdf_yields_its_xml_byte_for_byte() -> None:

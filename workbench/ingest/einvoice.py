@@ -31,7 +31,7 @@ def find_embedded_einvoice(reader: PdfReader, label: str) -> tuple[bytes, str] |
     )
     for preference, name, data in candidates:
         standard = preference < len(EINVOICE_NAMES)
-        root = _root_tag(data, f"{label} (attachment {name})", strict=standard)
+        root = _root_tag(data, label, strict=standard, part=f"its attachment {name}: ")
         if standard or (root is not None and is_invoice_root(root)):
             return data, name
     return None
@@ -64,17 +64,20 @@ def _preference(name: str) -> int:
     return EINVOICE_NAMES.index(lowered) if lowered in EINVOICE_NAMES else len(EINVOICE_NAMES)
 
 
-def _root_tag(data: bytes, label: str, strict: bool) -> str | None:
-    """The root element's tag; None for malformed XML unless `strict`. Unsafe XML always raises."""
+def _root_tag(data: bytes, label: str, strict: bool, part: str = "") -> str | None:
+    """The root element's tag; None for malformed XML unless `strict`. Unsafe XML always raises.
+
+    Errors name the file `label`; `part` (e.g. "its attachment factur-x.xml: ") starts their reason.
+    """
     try:
         return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True).tag
     except defusedxml.DefusedXmlException as error:
         raise InputError(
             label,
-            "refused: the XML declares entities or a DOCTYPE, which can expand without bound or read other "
+            f"{part}refused: the XML declares entities or a DOCTYPE, which can expand without bound or read other "
             "files; nothing was read from disk or network. Ask the sender for the invoice without a DTD",
         ) from error
     except ParseError as error:
         if strict:
-            raise InputError(label, f"the XML is not well-formed ({error})") from error
+            raise InputError(label, f"{part}the XML is not well-formed ({error})") from error
         return None
