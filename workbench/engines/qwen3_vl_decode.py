@@ -79,6 +79,9 @@ class BatchDecoder:
         self._buffers: _Buffers | None = None
         self._graph: Any = None
         self._vocab = model.config.text_config.vocab_size
+        from transformers.models.qwen3_vl.modeling_qwen3_vl import apply_rotary_pos_emb
+
+        self._rotary = apply_rotary_pos_emb
         self._shifts = torch.arange(32, dtype=torch.int32, device=model.device)
 
     def decode(self, chunks: Sequence[Chunk], matchers: list[Any], budget: int, closing_step: int) -> list[Decoded]:
@@ -184,14 +187,13 @@ class BatchDecoder:
         hidden = language.embed_tokens(buffers.tokens)[:, None, :]
         positions = (buffers.column + buffers.offsets).view(1, rows, 1).expand(3, rows, 1)
         cos, sin = language.rotary_emb(hidden, positions)
-        cos, sin = cos[:, None], sin[:, None]
         for layer, keys, values in zip(language.layers, buffers.keys, buffers.values, strict=True):
             attention = layer.self_attn
             normed = layer.input_layernorm(hidden)
             query = attention.q_norm(attention.q_proj(normed).view(rows, 1, -1, attention.head_dim)).transpose(1, 2)
             key = attention.k_norm(attention.k_proj(normed).view(rows, 1, -1, attention.head_dim)).transpose(1, 2)
             value = attention.v_proj(normed).view(rows, 1, -1, attention.head_dim).transpose(1, 2)
-            query, key = _rotate(query, cos, sin), _rotate(key, cos, sin)
+            query, key = self._rotary(query, key, cos, sin)
             keys.index_copy_(2, buffers.column, key)
             values.index_copy_(2, buffers.column, value)
             # The query heads sharing a key/value head stand in for the query positions: one read of the cache.
@@ -242,11 +244,8 @@ class _GrammarRows:
         self._mask[:, end // 32] = _word(end)
 
     def fill(self) -> None:
-        """Masks and forced tokens for the next token (rows past their end allow only the end token)."""
-        self.masks(self.force())
-
-    def force(self) -> list[tuple[Any, int]]:
-        """Set the forced token of each row (a forced row's mask allows only it); the rows that need a mask."""
+        """Masks and forced tokens for the next token: a forced row's mask allows only its forced token, a row
+        past its end only the end token; the other rows' grammar masks are computed in parallel."""
         free = []
         for row, matcher in enumerate(self._matchers):
             forward = [] if self._stopped[row] else matcher.compute_ff_tokens()
@@ -257,10 +256,6 @@ class _GrammarRows:
                 self._mask[row, token // 32] = _word(token)
             else:
                 free.append((matcher, row))
-        return free
-
-    def masks(self, free: list[tuple[Any, int]]) -> None:
-        """The grammar masks of the rows in `free`, computed in parallel."""
         if free:
             self._fill(self._executor, free, self.bitmask)
 
@@ -311,12 +306,3 @@ def _word(token: int) -> int:
     """The int32 bitmask word with only `token`'s bit set."""
     bit = 1 << (token % 32)
     return bit - (1 << 32) if bit >= 1 << 31 else bit
-
-
-def _rotate(states: Any, cos: Any, sin: Any) -> Any:
-    """Rotary position embedding (positions of text tokens are the same on all three M-RoPE axes)."""
-    import torch
-
-    half = states.shape[-1] // 2
-    turned = torch.cat((-states[..., half:], states[..., :half]), dim=-1)
-    return states * cos + turned * sin

@@ -132,6 +132,11 @@ class Row:
     def score(self) -> float:
         return min(line.score for line in self.lines)
 
+    @cached_property
+    def type_height(self) -> float:
+        """Height of the row's tallest box: the size of its type."""
+        return max(line.bbox[3] - line.bbox[1] for line in self.lines)
+
 
 def union(boxes) -> BBox:
     boxes = list(boxes)
@@ -476,7 +481,7 @@ def _row_features(row: Row, layout: Layout, prefix: str) -> dict[str, float]:
     text = row.text
     feats = {prefix + k: v for k, v in _text_shape(text).items()}
     feats.update(keyword_flags(text, prefix))
-    feats[prefix + "height_rel"] = max(ln.bbox[3] - ln.bbox[1] for ln in row.lines) / layout.line_height
+    feats[prefix + "height_rel"] = row.type_height / layout.line_height
     feats[prefix + "rel_y"] = layout.rel_y(row.bbox)
     feats[prefix + "rel_x"] = layout.rel_x(row.bbox)
     feats[prefix + "width_rel"] = (row.bbox[2] - row.bbox[0]) / layout.width
@@ -547,9 +552,8 @@ def continues_name(first: Row, second: Row, layout: Layout, dangling: bool = Fal
     """Whether `second` goes on printing the name begun on `first`: both plain name text (no phone, tax id,
     title, date or amount; no address word either, unless `first` visibly breaks off ("Le Bistrot du") and
     no digit is printed), in nearly the same type size, one right under the other."""
-    heights = [max(ln.bbox[3] - ln.bbox[1] for ln in r.lines) for r in (first, second)]
     gap = (second.bbox[1] - first.bbox[3]) / layout.line_height
-    return (0.7 <= heights[1] / max(heights[0], 1.0) <= 1.45 and gap < 1.2
+    return (0.7 <= second.type_height / max(first.type_height, 1.0) <= 1.45 and gap < 1.2
             and _plain_name_row(first, dangling) and _plain_name_row(second, dangling))
 
 
@@ -615,11 +619,10 @@ def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
                 feats["second_legal_form"] = _has_legal_form(strip_registration(second.text))
                 feats["second_starts_connector"] = _name_shape(second.text)["starts_connector"]
                 feats["second_generic_frac"] = _name_shape(strip_registration(second.text))["generic_frac"]
-                first_height = max(ln.bbox[3] - ln.bbox[1] for ln in first.lines)
-                feats["height_ratio"] = max(ln.bbox[3] - ln.bbox[1] for ln in second.lines) / max(first_height, 1.0)
+                feats["height_ratio"] = second.type_height / max(first.type_height, 1.0)
                 feats["centre_shift"] = abs(layout.rel_x(first.bbox) - layout.rel_x(second.bbox))
                 feats["pair_gap"] = (second.bbox[1] - first.bbox[3]) / layout.line_height
-                feats["second_height_rel"] = max(ln.bbox[3] - ln.bbox[1] for ln in span_rows[1].lines) / layout.line_height
+                feats["second_height_rel"] = second.type_height / layout.line_height
                 feats["second_kw_company"] = keyword_flags(span_rows[1].text)["kw_company_word"]
                 feats["second_kw_address"] = keyword_flags(span_rows[1].text)["kw_address_word"]
                 feats["second_len"] = float(len(span_rows[1].text))
@@ -677,7 +680,7 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> li
             "registration": float(bool(REGISTRATION.search(r.text))),
             "date": float(bool(find_dates(r.text))),
             "amount": float(bool(find_amounts(r.text))),
-            "height": max(ln.bbox[3] - ln.bbox[1] for ln in r.lines) / layout.line_height,
+            "height": r.type_height / layout.line_height,
             "rel_x": layout.rel_x(r.bbox),
         })
     candidates: list[Candidate] = []

@@ -93,6 +93,9 @@ def analyse(pages: list[PageText]) -> Analysis:
 def _add_arithmetic(analysis: Analysis) -> None:
     """Mark total candidates that the receipt's own arithmetic confirms."""
     rules = analysis.rules
+    adjustments = [a for a in (rules.tax_total, rules.tip, rules.discount, rules.rounding) if a is not None]
+    # With the tax added, or already included in the subtotal (as prices with VAT/GST included print it).
+    taxes = {rules.tax_total or Decimal(0), Decimal(0)}
     for cand in analysis.candidates["total"]:
         value = cand.value
         cand.features["arith_sub_tax"] = float(
@@ -100,18 +103,15 @@ def _add_arithmetic(analysis: Analysis) -> None:
             and abs(rules.subtotal + rules.tax_total + (rules.tip or 0) - abs(rules.discount or 0)
                     + (rules.rounding or 0) - value) <= Decimal("0.01")
         )
-        adjustments = [a for a in (rules.tax_total, rules.tip, rules.discount, rules.rounding) if a is not None]
-        # With the tax added, or already included in the subtotal (as prices with VAT/GST included print it).
         cand.features["arith_adjusted"] = float(
             rules.subtotal is not None and bool(adjustments)
             and any(abs(rules.subtotal + tax + (rules.tip or 0) - abs(rules.discount or 0)
-                        + (rules.rounding or 0) - value) <= Decimal("0.01")
-                    for tax in {rules.tax_total or Decimal(0), Decimal(0)})
+                        + (rules.rounding or 0) - value) <= Decimal("0.01") for tax in taxes)
         )
         cand.features["arith_discounted"] = float(
             rules.subtotal is not None and bool(rules.discount)
             and any(abs(rules.subtotal + tax - abs(rules.discount) + (rules.rounding or 0) - value) <= Decimal("0.01")
-                    for tax in {rules.tax_total or Decimal(0), Decimal(0)})
+                    for tax in taxes)
         )
         cand.features["arith_items"] = float(
             bool(rules.items_sum) and abs(rules.items_sum - value) <= Decimal("0.01")

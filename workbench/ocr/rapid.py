@@ -1,4 +1,4 @@
-"""RapidOCR (PP-OCR models shipped in the wheel, onnxruntime) behind the OcrReader protocol."""
+"""RapidOCR (PP-OCR models shipped in the wheel, run by OpenVINO or onnxruntime) behind the OcrReader protocol."""
 
 import os
 import threading
@@ -181,8 +181,8 @@ def _recompile_for_openvino(engine: Any, settings: Settings) -> None:
     """
     detector, recogniser = engine._load_det_model(), engine._load_rec_model()
     detector.session = OpenVinoSession(detector.session.model, settings.ocr_threads)
-    detector.get_preprocess = lambda: float32_det_preprocess(detector.limit_side_len, detector.limit_type,
-                                                             detector.mean, detector.std)
+    preprocess = float32_det_preprocess(detector.limit_side_len, detector.limit_type, detector.mean, detector.std)
+    detector.get_preprocess = lambda: preprocess
     model = recogniser.session.model
     if settings.ocr_charset == "latin":
         decoder = recogniser.postprocess_op
