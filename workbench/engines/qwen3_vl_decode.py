@@ -244,8 +244,11 @@ class _GrammarRows:
         self._mask[:, end // 32] = _word(end)
 
     def fill(self) -> None:
-        """Masks and forced tokens for the next token: a forced row's mask allows only its forced token, a row
-        past its end only the end token; the other rows' grammar masks are computed in parallel."""
+        """Masks and forced tokens for the next token (rows past their end allow only the end token)."""
+        self.masks(self.force())
+
+    def force(self) -> list[tuple[Any, int]]:
+        """Set the forced token of each row (a forced row's mask allows only it); the rows that need a mask."""
         free = []
         for row, matcher in enumerate(self._matchers):
             forward = [] if self._stopped[row] else matcher.compute_ff_tokens()
@@ -256,6 +259,10 @@ class _GrammarRows:
                 self._mask[row, token // 32] = _word(token)
             else:
                 free.append((matcher, row))
+        return free
+
+    def masks(self, free: list[tuple[Any, int]]) -> None:
+        """The grammar masks of the rows in `free`, computed in parallel (the bench times the two apart)."""
         if free:
             self._fill(self._executor, free, self.bitmask)
 
