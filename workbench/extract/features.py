@@ -639,7 +639,7 @@ _ADDRESS_LABEL = re.compile(
 _BRANCH = re.compile(r"^\s*\d{3,4}\s*-\s*[A-Z]", re.IGNORECASE)
 # What follows an address on its last row: a phone number or a tax/company number with its label.
 _ADDRESS_TAIL = re.compile(
-    r"[\s,.;:(]*(?<![A-Z])(?:TEL|TEL/FAX|TELEFON|PHONE|FAX|MOBILE|H/P|GST|GSTID|GST\s*ID|SST|TAX\s*ID|VAT|"
+    r"[\s,.;:(]*(?<![A-Z])(?:TEL|TEL/FAX|TELEFON|TELEPHONE|PHONE|FAX|MOBILE|H/P|GST|GSTID|GST\s*ID|SST|TAX\s*ID|VAT|"
     r"COMPANY\s*(?:REG\.?\s*)?NO|CO\.?\s*(?:REG\.?\s*)?NO|ROC|BRN|UST-?ID|STEUER-?NR|SIRET|TVA|E-?MAIL|WWW|HTTPS?)"
     r"(?![A-Z]).*$"
 )

@@ -29,7 +29,7 @@ from workbench.extract.features import (
     normalise,
 )
 from workbench.extract.ranker import ReceiptModel, load_model
-from workbench.extract.receipt_lexicon import KnownMerchants, plausible_snap
+from workbench.extract.receipt_lexicon import KnownMerchants, digit_slip, plausible_snap
 
 _US_ADDRESS = re.compile(
     r"\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|"
@@ -203,25 +203,46 @@ def join_name_lines(cands: list[Candidate], layout: Layout) -> bool:
     if joined is None or not continues_name(joined.rows[0], joined.rows[1], layout,
                                             dangling=bool(feats.get("ends_connector"))):
         return False
-    joined.score = best.score + 1e-6
+    joined.score = sum(c.score for c in cands if normalise(str(c.value)) == normalise(str(best.value))) + 1e-6
     return True
+
+
+def _by_text(cands: list[Candidate]) -> list[tuple[Candidate, float]]:
+    """One entry per distinct text (normalised), best first: its highest-scored candidate and the summed share
+    of all candidates that read so (row spans that differ only by rows cleaned away say the same thing)."""
+    groups: dict[str, tuple[Candidate, float]] = {}
+    for cand in sorted(cands, key=lambda c: c.score, reverse=True):
+        key = normalise(str(cand.value))
+        first, total = groups.get(key, (cand, 0.0))
+        groups[key] = (first, total + cand.score)
+    return sorted(groups.values(), key=lambda g: g[1], reverse=True)
 
 
 def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choice:
     """Choose a merchant name or address and correct its characters with the known merchants and lexicon."""
-    best, p1, p2 = _best(cands)
+    groups = _by_text(cands)
+    best, p1 = groups[0] if groups else (None, 0.0)
+    p2 = groups[1][1] if len(groups) > 1 else 0.0
     feats = _common_judge(cands, best, p1, p2)
     if best is None:
         return Choice(None, None, feats)
     chosen = best
-    top = sorted(cands, key=lambda c: c.score, reverse=True)[:3]
     known, similarity = model.merchants.match(str(best.value), kind)
-    for cand in top[1:]:
+    for cand, share in groups[1:3]:
+        # Only a reading unlike anything known gives way to a runner-up that is known: a reading near a known
+        # entry already says which branch (and which rows) it is.
+        if similarity >= SNAP_SIMILARITY:
+            break
         other, other_sim = model.merchants.match(str(cand.value), kind)
-        if other_sim >= SNAP_SIMILARITY and other_sim > similarity + 0.05 and cand.score > 0.3 * best.score \
+        if other_sim >= SNAP_SIMILARITY and other_sim > similarity + 0.05 and share > 0.3 * p1 \
                 and plausible_snap(str(cand.value), other):
             chosen, known, similarity = cand, other, other_sim
-    snapped = known is not None and similarity >= SNAP_SIMILARITY and plausible_snap(str(chosen.value), known)
+    # A known address replaces a reading with a sign of an OCR slip (a word the lexicon does not know, a digit
+    # read as its look-alike), not one made of known words and the same numbers: "3 FLOOR" is not a misread
+    # "3RD FLR" of the same mall. Names snap on similarity alone (their words are proper names).
+    unknown = model.lexicon.unknown_words(str(chosen.value))
+    slip = kind == "name" or unknown > 0 or (known is not None and digit_slip(str(chosen.value), known))
+    snapped = known is not None and similarity >= SNAP_SIMILARITY and plausible_snap(str(chosen.value), known) and slip
     if snapped:
         value, corrections = known, 0
     else:
@@ -234,6 +255,7 @@ def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choic
         "known_sim": similarity,
         "snapped": float(snapped),
         "corrections": float(corrections),
+        "unknown_words": float(unknown),
         "min_score": min(r.score for r in chosen.rows),
         "n_rows": float(len(chosen.rows)),
         "length": float(len(normalise(value))),

@@ -54,6 +54,18 @@ def plausible_snap(reading: str, known: str) -> bool:
     return Levenshtein.distance(_digits(reading), _digits(known)) <= 2
 
 
+_CONFUSABLE_DIGITS = frozenset(frozenset(pair) for pair in ("38", "56", "68", "08", "17", "06", "09", "35"))
+
+
+def digit_slip(reading: str, known: str) -> bool:
+    """Whether the digits of `reading` are those of `known` with some misread as look-alikes (3/8, 5/6, 1/7 ...)
+    or one of them lost."""
+    a, b = _digits(reading), _digits(known)
+    if len(a) + 1 == len(b):
+        return any(b[:i] + b[i + 1:] == a for i in range(len(b)))
+    return a != b and len(a) == len(b) and all(x == y or frozenset((x, y)) in _CONFUSABLE_DIGITS for x, y in zip(a, b))
+
+
 _BUILTIN_WORDS = [
     w
     for name in ("company_word", "address_word")
@@ -177,6 +189,11 @@ class Lexicon:
             readings = [r + letter for r in readings for letter in _AS_LETTERS.get(c, c)]
         known = [(self.words.get(r, 0), r) for r in readings if self.words.get(r, 0) >= self.min_count]
         return max(known)[1] if known else word
+
+    def unknown_words(self, text: str) -> int:
+        """How many words of `text` (with a letter, three characters or more) the list has not seen often."""
+        return sum(1 for w in _WORD.findall(fold(text))
+                   if len(w) >= 3 and any(c.isalpha() for c in w) and self.words.get(w, 0) < self.min_count)
 
     def correct(self, text: str) -> tuple[str, int]:
         """`text` with its words corrected in place (other characters kept), and the number of changes."""
