@@ -131,7 +131,8 @@ def load_examples(data: Path, cache: Path, limit: int | None, cached_only: bool 
         merchants = analysis.candidates["merchant_name"]
         hits = targets(Example(image.stem, analysis, labels, []), "merchant_name", merchants)
         oracle = next((c for c, t in zip(merchants, hits) if t), None)
-        addresses = address_candidates(analysis.rows, analysis.layout, merchant_end(oracle, analysis.rows))
+        addresses = address_candidates(analysis.rows, analysis.layout, merchant_end(oracle, analysis.rows),
+                                       labels.get("company") or "")
         examples.append(Example(image.stem, analysis, labels, addresses))
     return examples
 

@@ -630,12 +630,14 @@ def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
     return candidates
 
 
-MAX_ADDRESS_ROWS = 6
+MAX_ADDRESS_ROWS = 7
 _ADDRESS_LABEL = re.compile(
     r"^\s*(?:(?:SITE|BR\.?\s*NO|BRANCH|COMPANY\s*REG\.?\s*NO|CO\.?\s*REG\.?\s*NO|CO\.?\s*NO|ROC\s*NO|REG\.?\s*NO)"
     r"\s*[.:]*\s*(?:\d{1,6}\b)?|(?:ADDRESS|ALAMAT|ADRESSE|ANSCHRIFT)\s*[.:]+)\s*[,:;]?",
     re.IGNORECASE,
 )
+# A row that opens with a house, unit or lot number: "5,JALAN ...", "A-G-06, DATARAN ...", "NO.19 & 21", "LOT 12,".
+_NUMBER_START = re.compile(r"^\s*(?:NO\.?\s*:?\s*|LOT\s*|UNIT\s*|#)?(?=[A-Z0-9-]*\d)[A-Z0-9]{1,5}(?:-[A-Z0-9]{1,4}){0,3}\s*[,&]")
 _BRANCH = re.compile(r"^\s*\d{3,4}\s*-\s*[A-Z]", re.IGNORECASE)
 # What follows an address on its last row: a phone number or a tax/company number with its label.
 _ADDRESS_TAIL = re.compile(
@@ -660,16 +662,26 @@ def clean_address_row(text: str) -> str:
     return _ADDRESS_LABEL.sub("", strip_registration(text)).strip(" ,.:;")
 
 
-def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> list[Candidate]:
-    """Address candidates: runs of 1–6 consecutive rows in the header, described relative to the merchant name
-    (usually right under it, now and then above it when the name is printed lower down)."""
+def _name_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[A-Z0-9']{3,}", fold(text)) if not KEYWORDS["company_word"].fullmatch(w)}
+
+
+def address_candidates(rows: list[Row], layout: Layout, merchant_end: int, merchant: str = "") -> list[Candidate]:
+    """Address candidates: runs of 1–7 consecutive rows in the header, described relative to the merchant name
+    (usually right under it, now and then above it when the name is printed lower down) and to the name's
+    words (a row repeating them names the outlet: "DOMINO'S PIZZA SEGAMBUT")."""
     top = rows[: TOP_ROWS + MAX_ADDRESS_ROWS]
+    name_words = _name_words(merchant)
     info = []
     for r in top:
         kw = keyword_flags(r.text)
+        clean = clean_address_row(r.text)
+        words = _name_words(clean)
         info.append({
             "text": r.text,
-            "clean": clean_address_row(r.text),
+            "clean": clean,
+            "number_start": float(bool(_NUMBER_START.match(fold(clean)))),
+            "name_overlap": len(words & name_words) / len(words) if words else 0.0,
             "branch": float(bool(_BRANCH.match(r.text))),
             "address": kw["kw_address_word"],
             "phone": kw["kw_phone_word"],
@@ -702,6 +714,9 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> li
                 "n_address_rows": sum(p["address"] for p in parts),
                 "frac_address_rows": sum(p["address"] for p in parts) / length,
                 "first_address": parts[0]["address"],
+                "first_number_start": parts[0]["number_start"],
+                "first_name_overlap": parts[0]["name_overlap"],
+                "max_name_overlap": max(p["name_overlap"] for p in parts),
                 "last_address": parts[-1]["address"],
                 "n_postcode": sum(p["postcode"] for p in parts),
                 "last_postcode": parts[-1]["postcode"],
@@ -724,7 +739,8 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int) -> li
                 exists = 0 <= index < len(top)
                 p = info[index] if exists else {}
                 feats[name + "_exists"] = float(exists)
-                for key in ("address", "phone", "taxid", "doc", "company", "postcode", "registration", "date", "branch"):
+                for key in ("address", "phone", "taxid", "doc", "company", "postcode", "registration", "date", "branch",
+                            "number_start", "name_overlap"):
                     feats[f"{name}_{key}"] = p.get(key, 0.0)
                 if exists:
                     gap = (top[index].bbox[1] - span[-1].bbox[3]) if name == "after" else (span[0].bbox[1] - top[index].bbox[3])

@@ -278,7 +278,8 @@ def rank(analysis: Analysis, model: ReceiptModel) -> dict[str, Choice]:
     name_choice = finish_text(merchants, model, "name")
     name_choice.judge_features["joined"] = float(joined)
     end = merchant_end(name_choice.candidate, analysis.rows)
-    analysis.candidates["merchant_address"] = address_candidates(analysis.rows, analysis.layout, end)
+    analysis.candidates["merchant_address"] = address_candidates(analysis.rows, analysis.layout, end,
+                                                                str(name_choice.value or ""))
     addresses = analysis.candidates["merchant_address"]
     add_merchant_features(addresses, model.merchants, "address")
     for cand, score in zip(addresses, model.fields["merchant_address"].score([c.features for c in addresses])):
