@@ -704,7 +704,8 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int, merch
             span = top[start:end]
             parts = info[start:end]
             value = ", ".join(p["clean"] for p in parts if p["clean"])
-            if not normalise(value):
+            if not normalise(value) or not parts[0]["clean"] or not parts[-1]["clean"]:
+                # A run that starts or ends with a row cleaned away reads the same as a shorter run.
                 continue
             feats: dict[str, float] = {
                 "start": float(start),
