@@ -560,6 +560,11 @@ def continues_name(first: Row, second: Row, layout: Layout, dangling: bool = Fal
 def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
     """Merchant name candidates: each of the first rows, its single boxes, and pairs of consecutive rows."""
     top = rows[:TOP_ROWS]
+    # Where the address block and the registration number are: a name is printed right above them.
+    address_rows = [i for i, r in enumerate(top)
+                    if keyword_flags(r.text)["kw_address_word"] or _POSTCODE.search(r.text)
+                    or _NUMBER_START.match(fold(clean_address_row(r.text)))]
+    registration_rows = [i for i, r in enumerate(top) if REGISTRATION.search(r.text)]
     candidates: list[Candidate] = []
     for i, row in enumerate(top):
         spans: list[tuple[list[Row], str, BBox, float]] = [([row], row.text, row.bbox, 0.0)]
@@ -597,6 +602,9 @@ def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
             feats.update(keyword_flags(value))
             feats["kind"] = kind
             feats["index"] = float(i)
+            last = i + len(span_rows) - 1
+            feats["rows_to_address"] = float(min([a - last for a in address_rows if a > last] or [9]))
+            feats["rows_to_registration"] = float(min([a - last for a in registration_rows if a >= last] or [9]))
             feats["index_alpha"] = float(sum(1 for r in top[:i] if sum(c.isalpha() for c in r.text) >= 3))
             feats["stripped"] = float(value != text.strip())
             feats["rel_y"] = layout.rel_y(bbox)
