@@ -164,7 +164,7 @@ def group_rows(pages: list[PageText]) -> list[Row]:
                 overlap = min(bottom, line.bbox[3]) - max(top, line.bbox[1])
                 if overlap < 0.5 * min(height, bottom - top):
                     continue
-                if any(min(g.bbox[2], line.bbox[2]) - max(g.bbox[0], line.bbox[0]) > 0.3 * height for g in group):
+                if any(min(g.bbox[2], line.bbox[2]) - max(g.bbox[0], line.bbox[0]) > 0.6 * height for g in group):
                     continue
                 best = group
             if best is None:
