@@ -8,14 +8,16 @@ import pytest
 from schemas import PageText, TextLine
 from workbench.extract.features import (
     Layout,
+    address_candidates,
     clean_address_row,
     date_candidates,
     group_rows,
     merchant_candidates,
     repair_legal_form,
 )
-from workbench.extract.receipt import join_name_lines
-from workbench.extract.receipt_lexicon import Lexicon, confusable, plausible_snap
+from workbench.extract.ranker import ReceiptModel
+from workbench.extract.receipt import finish_text, join_name_lines
+from workbench.extract.receipt_lexicon import KnownMerchants, Lexicon, confusable, digit_slip, plausible_snap
 
 
 def rows_of(texts: list[str], heights: list[float] | None = None):
@@ -122,3 +124,72 @@ def test_an_address_row_is_not_joined_to_the_name() -> None:
     for cand in cands:
         cand.score = 0.9 if cand.value == "CONFECTIONERY" else 0.1
     assert not join_name_lines(cands, Layout.of(rows))
+
+
+def test_word_boxes_that_overlap_a_little_share_a_row() -> None:
+    lines = [TextLine(text="THE MARCO POLO KITCH", bbox=(454, 398, 869, 444)),
+             TextLine(text="INDAH", bbox=(665, 427, 787, 456)),
+             TextLine(text="BUKIT", bbox=(551, 427, 678, 461)),
+             TextLine(text="GST Reg No: 001403346944", bbox=(532, 463, 790, 496))]
+    rows = group_rows([PageText(number=1, width=900, height=600, lines=lines, origin="ocr")])
+    assert [r.text for r in rows] == ["THE MARCO POLO KITCH", "BUKIT INDAH", "GST Reg No: 001403346944"]
+
+
+def test_digit_slips_are_look_alikes_or_a_lost_digit() -> None:
+    assert digit_slip("LOT 1851-A & 1351-B", "LOT 1851-A & 1851-B")
+    assert digit_slip("No. Jalan Temenggung 19/9", "NO. 2, JALAN TEMENGGUNG 19/9")
+    assert not digit_slip("5, JALAN PERMAS 10/5", "NO.1, JALAN PERMAS 10/5")
+    assert not digit_slip("JALAN ANGSA 12", "JALAN ANGSA 12")
+
+
+def _address_choice(reading: list[str], known: str, words: str) -> str:
+    rows = rows_of(reading)
+    cands = address_candidates(rows, Layout.of(rows), 0)
+    whole = ", ".join(reading)
+    for cand in cands:
+        cand.score = 0.9 if cand.value == whole else 0.01
+    lexicon = Lexicon.with_builtins()
+    lexicon.add_text(words, weight=3)
+    merchants = KnownMerchants()
+    merchants.add("SOME SHOP", known)
+    return str(finish_text(cands, ReceiptModel({}, merchants, lexicon), "address").value)
+
+
+def test_a_known_address_replaces_only_a_reading_with_an_ocr_slip() -> None:
+    known = "3RD FLR, AEON TAMAN MALURI SC, 55100 KUALA LUMPUR"
+    words = "3RD FLR FLOOR AEON TAMAN MALURI SC KUALA LUMPUR"
+    # Known words and the same numbers: another spelling of the place, kept as printed.
+    assert _address_choice(["3 FLOOR, AEON TAMAN MALURI SC", "55100 KUALA LUMPUR"], known, words) == \
+        "3 FLOOR, AEON TAMAN MALURI SC, 55100 KUALA LUMPUR"
+    # A word nobody wrote ("TANAN") or a digit read as its look-alike: the known spelling.
+    assert _address_choice(["3RD FLR, AEON TANAN MALURI SC", "55100 KUALA LUMPUR"], known, words) == known
+    assert _address_choice(["3RD FLR, AEON TAMAN MALURI SC", "55I00 KUALA LUMPUR"], known, words) == known
+    assert _address_choice(["3RD FLR, AEON TAMAN MALURI SC", "55108 KUALA LUMPUR"], known, words) == known
+
+
+def test_readings_split_over_several_row_runs_are_one_choice() -> None:
+    rows = rows_of(["12 JALAN ANGSA", "41150 KLANG", "TEL 03-1234567", "TAX INVOICE"])
+    cands = address_candidates(rows, Layout.of(rows), 0)
+    for cand in cands:
+        cand.score = {"12 JALAN ANGSA": 0.4}.get(str(cand.value), 0.0)
+    runs = [c for c in cands if c.value == "12 JALAN ANGSA, 41150 KLANG"]
+    assert len(runs) >= 2  # with and without the phone row, which is cleaned away
+    for cand in runs:
+        cand.score = 0.3
+    choice = finish_text(cands, ReceiptModel({}, KnownMerchants(), Lexicon.with_builtins()), "address")
+    assert choice.value == "12 JALAN ANGSA, 41150 KLANG"
+    assert choice.judge_features["p1"] == pytest.approx(0.3 * len(runs))
+
+
+def test_address_and_name_features_see_the_layout_of_the_header() -> None:
+    rows = rows_of(["staff ret", "BERRY'S CAKE HOUSE", "(Co No. 315481-T)", "A-G-06, DATARAN GLOMAC",
+                    "JALAN SS6/5A, 47301 PETALING JAYA"])
+    layout = Layout.of(rows)
+    names = {c.value: c.features for c in merchant_candidates(rows, layout) if c.features["kind"] == 0.0}
+    assert names["BERRY'S CAKE HOUSE"]["rows_to_address"] == 2.0
+    assert names["BERRY'S CAKE HOUSE"]["rows_to_registration"] == 1.0
+    assert names["staff ret"]["rows_to_address"] == 3.0
+    addresses = {c.value: c.features for c in address_candidates(rows, layout, 3, "BERRY'S CAKE HOUSE")}
+    assert addresses["A-G-06, DATARAN GLOMAC, JALAN SS6/5A, 47301 PETALING JAYA"]["first_number_start"] == 1.0
+    assert addresses["JALAN SS6/5A, 47301 PETALING JAYA"]["before_number_start"] == 1.0
+    assert addresses["BERRY'S CAKE HOUSE"]["first_name_overlap"] == 1.0

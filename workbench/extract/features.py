@@ -561,9 +561,10 @@ def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
     """Merchant name candidates: each of the first rows, its single boxes, and pairs of consecutive rows."""
     top = rows[:TOP_ROWS]
     # Where the address block and the registration number are: a name is printed right above them.
-    address_rows = [i for i, r in enumerate(top)
-                    if keyword_flags(r.text)["kw_address_word"] or _POSTCODE.search(r.text)
-                    or _NUMBER_START.match(fold(clean_address_row(r.text)))]
+    cleaned = [clean_address_row(r.text) for r in top]
+    address_rows = [i for i, text in enumerate(cleaned)
+                    if text and (keyword_flags(text)["kw_address_word"] or _POSTCODE.search(text)
+                                 or _NUMBER_START.match(fold(text)))]
     registration_rows = [i for i, r in enumerate(top) if REGISTRATION.search(r.text)]
     candidates: list[Candidate] = []
     for i, row in enumerate(top):
@@ -712,8 +713,7 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int, merch
             span = top[start:end]
             parts = info[start:end]
             value = ", ".join(p["clean"] for p in parts if p["clean"])
-            if not normalise(value) or not parts[0]["clean"] or not parts[-1]["clean"]:
-                # A run that starts or ends with a row cleaned away reads the same as a shorter run.
+            if not normalise(value):
                 continue
             feats: dict[str, float] = {
                 "start": float(start),
