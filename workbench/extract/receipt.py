@@ -241,12 +241,11 @@ def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choic
     # read as its look-alike), not one made of known words and the same numbers: "3 FLOOR" is not a misread
     # "3RD FLR" of the same mall. Names snap on similarity alone (their words are proper names).
     unknown = model.lexicon.unknown_words(str(chosen.value))
-    slip = kind == "name" or unknown > 0 or (known is not None and digit_slip(str(chosen.value), known))
-    snapped = known is not None and similarity >= SNAP_SIMILARITY and plausible_snap(str(chosen.value), known) and slip
-    if snapped:
-        value, corrections = known, 0
-    else:
-        value, corrections = model.lexicon.correct(str(chosen.value))
+    # Numbers are compared on the lexicon-corrected reading: "AEON Ma11" has no number 11 in it.
+    corrected, corrections = model.lexicon.correct(str(chosen.value))
+    slip = kind == "name" or unknown > 0 or (known is not None and digit_slip(corrected, known))
+    snapped = known is not None and similarity >= SNAP_SIMILARITY and plausible_snap(corrected, known) and slip
+    value, corrections = (known, 0) if snapped else (corrected, corrections)
     value = value[:200] if kind == "name" else value[:500]
     second_sim, seen = model.merchants.evidence(str(chosen.value), kind)
     feats.update({
