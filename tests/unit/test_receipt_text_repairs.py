@@ -16,7 +16,7 @@ from workbench.extract.features import (
     repair_legal_form,
 )
 from workbench.extract.ranker import ReceiptModel
-from workbench.extract.receipt import finish_text, join_name_lines
+from workbench.extract.receipt import analyse, finish_text, join_name_lines
 from workbench.extract.receipt_lexicon import KnownMerchants, Lexicon, confusable, digit_slip, plausible_snap
 
 
@@ -193,3 +193,18 @@ def test_address_and_name_features_see_the_layout_of_the_header() -> None:
     assert addresses["A-G-06, DATARAN GLOMAC, JALAN SS6/5A, 47301 PETALING JAYA"]["first_number_start"] == 1.0
     assert addresses["JALAN SS6/5A, 47301 PETALING JAYA"]["before_number_start"] == 1.0
     assert addresses["BERRY'S CAKE HOUSE"]["first_name_overlap"] == 1.0
+
+
+def test_items_confirm_the_total_after_the_discount_not_before() -> None:
+    texts = [("Café du Centre", None), ("Café crème", "3,50"), ("Sous-total", "3,50"), ("Réduction", "-0,70"),
+             ("Montant TTC", "EUR 2,80"), ("CB", "2,80")]
+    lines, y = [], 40.0
+    for label, amount in texts:
+        lines.append(TextLine(text=label, bbox=(40.0, y, 40.0 + 12 * len(label), y + 24), score=0.99))
+        if amount:
+            lines.append(TextLine(text=amount, bbox=(600.0, y, 600.0 + 12 * len(amount), y + 24), score=0.99))
+        y += 34
+    analysis = analyse([PageText(number=1, width=800, height=int(y + 40), lines=lines, origin="ocr")])
+    items = {str(c.value): c.features["arith_items"] for c in analysis.candidates["total"]}
+    assert items["2.80"] == 1.0
+    assert items["3.50"] == 0.0

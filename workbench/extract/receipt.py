@@ -113,8 +113,11 @@ def _add_arithmetic(analysis: Analysis) -> None:
             and any(abs(rules.subtotal + tax - abs(rules.discount) + (rules.rounding or 0) - value) <= Decimal("0.01")
                     for tax in taxes)
         )
+        # Items add up to the total once the receipt's own discount, tip and rounding are applied to their sum
+        # (a single item's price is not the total of a receipt that takes a discount off it).
         cand.features["arith_items"] = float(
-            bool(rules.items_sum) and abs(rules.items_sum - value) <= Decimal("0.01")
+            bool(rules.items_sum) and abs(rules.items_sum - abs(rules.discount or 0) + (rules.tip or 0)
+                                          + (rules.rounding or 0) - value) <= Decimal("0.01")
         )
         cand.features["arith_sub_round"] = float(
             rules.subtotal is not None and rules.rounding is not None
