@@ -12,12 +12,14 @@ from workbench.extract.features import (
     clean_address_row,
     date_candidates,
     group_rows,
+    confusable,
     merchant_candidates,
+    repair_amount_words,
     repair_legal_form,
 )
 from workbench.extract.ranker import ReceiptModel
 from workbench.extract.receipt import analyse, finish_text, join_name_lines
-from workbench.extract.receipt_lexicon import KnownMerchants, Lexicon, confusable, digit_slip, plausible_snap
+from workbench.extract.receipt_lexicon import KnownMerchants, Lexicon, digit_slip, plausible_snap
 
 
 def rows_of(texts: list[str], heights: list[float] | None = None):
@@ -208,3 +210,15 @@ def test_items_confirm_the_total_after_the_discount_not_before() -> None:
     items = {str(c.value): c.features["arith_items"] for c in analysis.candidates["total"]}
     assert items["2.80"] == 1.0
     assert items["3.50"] == 0.0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("IUIAL (bSI INLL)", "TOTAL (bSI INLL)"),
+    ("SUBIUIAL", "SUBTOTAL"),
+    ("KUUNDING ADJUSIMENIS", "ROUNDING ADJUSIMENIS"),
+    ("Tota1 Sales", "TOTAL Sales"),
+    ("Total Sales", "Total Sales"),
+    ("Motal", "Motal"),
+])
+def test_amount_labels_are_read_through_confusable_glyphs(text: str, expected: str) -> None:
+    assert repair_amount_words(text) == expected

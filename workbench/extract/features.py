@@ -254,6 +254,31 @@ def _text_shape(text: str) -> dict[str, float]:
     }
 
 
+# Glyph pairs a text recogniser confuses on receipt print (thermal, dot matrix), in either direction.
+_CONFUSABLE = frozenset(
+    frozenset(pair)
+    for pair in ("IL", "I1", "L1", "IJ", "IT", "O0", "OD", "D0", "OQ", "OC", "OU", "S5", "B8", "B3", "G6", "GC",
+                 "Z2", "EF", "EC", "HN", "HM", "NM", "UV", "VY", "RP", "RK", "A4", "T7", "CE", "UN")
+)
+
+def confusable(a: str, b: str) -> bool:
+    """Whether `a` and `b` (same length, upper case) differ only by glyphs OCR confuses, one at a time."""
+    return len(a) == len(b) and all(x == y or frozenset((x, y)) in _CONFUSABLE for x, y in zip(a, b))
+
+
+# Words that label an amount, recognised through the glyphs OCR confuses ("IUIAL" is TOTAL, "SUBIUIAL" SUBTOTAL).
+_AMOUNT_WORDS = ("TOTAL", "SUBTOTAL", "ROUNDING", "CHANGE", "DISCOUNT", "AMOUNT", "BALANCE", "JUMLAH")
+
+
+def repair_amount_words(text: str) -> str:
+    """`text` with words that read as an amount label through OCR-confusable glyphs spelled as that label."""
+    def repl(match: re.Match[str]) -> str:
+        word = fold(match.group(0))
+        return next((w for w in _AMOUNT_WORDS if w != word and confusable(word, w)), match.group(0))
+
+    return re.sub(r"[A-Za-z0-9]{5,}", repl, text) if text.isascii() else text
+
+
 def _amount_context(row: Row, span_line: TextLine, start: int, end: int) -> str:
     """The label text of an amount: the rest of its box and the boxes to its left on the row."""
     own = span_line.text[:start] + " " + span_line.text[end:]
@@ -284,11 +309,12 @@ def amount_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
         for line in row.lines:
             for value, (start, end) in find_amounts(line.text):
                 all_values.append(value)
-                context = _amount_context(row, line, start, end)
-                above = rows[position - 1].text if position > 0 else ""
+                context = repair_amount_words(_amount_context(row, line, start, end))
+                above = repair_amount_words(rows[position - 1].text) if position > 0 else ""
                 feats = keyword_flags(context, "ctx_")
                 feats.update(keyword_flags(above, "above_"))
-                feats.update(keyword_flags(_left_of(line, boxes[row.page], layout.line_height), "left_"))
+                feats.update(keyword_flags(repair_amount_words(_left_of(line, boxes[row.page], layout.line_height)),
+                                           "left_"))
                 feats.update({
                     "rel_y": layout.rel_y(line.bbox),
                     "rel_x_right": (line.bbox[2] - layout.x0) / layout.width,

@@ -21,22 +21,11 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from workbench.extract.features import KEYWORDS, fold, normalise
+from workbench.extract.features import KEYWORDS, confusable, fold, normalise
 
 _WORD = re.compile(r"[A-Z0-9]+")
-# Glyph pairs a text recogniser confuses on receipt print (thermal, dot matrix), in either direction.
-_CONFUSABLE = frozenset(
-    frozenset(pair)
-    for pair in ("IL", "I1", "L1", "IJ", "IT", "O0", "OD", "D0", "OQ", "OC", "OU", "S5", "B8", "B3", "G6", "GC",
-                 "Z2", "EF", "EC", "HN", "HM", "NM", "UV", "VY", "RP", "RK", "A4", "T7", "CE", "UN")
-)
 _AS_LETTERS = {"0": "OD", "1": "IL", "5": "S", "8": "B", "6": "G", "2": "Z", "4": "A", "7": "T"}
 _AS_DIGIT = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2", "G": "6"})
-
-
-def confusable(a: str, b: str) -> bool:
-    """Whether `a` and `b` (same length, upper case) differ only by glyphs OCR confuses, one at a time."""
-    return len(a) == len(b) and all(x == y or frozenset((x, y)) in _CONFUSABLE for x, y in zip(a, b))
 
 
 def _digits(text: str) -> str:
