@@ -133,6 +133,11 @@ class Row:
         return min(line.score for line in self.lines)
 
     @cached_property
+    def address_text(self) -> str:
+        """The row's text as an address part (`clean_address_row`): shared by merchant and address features."""
+        return clean_address_row(self.text)
+
+    @cached_property
     def type_height(self) -> float:
         """Height of the row's tallest box: the size of its type."""
         return max(line.bbox[3] - line.bbox[1] for line in self.lines)
@@ -260,6 +265,7 @@ _CONFUSABLE = frozenset(
     for pair in ("IL", "I1", "L1", "IJ", "IT", "O0", "OD", "D0", "OQ", "OC", "OU", "S5", "B8", "B3", "G6", "GC",
                  "Z2", "EF", "EC", "HN", "HM", "NM", "UV", "VY", "RP", "RK", "A4", "T7", "CE", "UN")
 )
+
 
 def confusable(a: str, b: str) -> bool:
     """Whether `a` and `b` (same length, upper case) differ only by glyphs OCR confuses, one at a time."""
@@ -587,8 +593,7 @@ def merchant_candidates(rows: list[Row], layout: Layout) -> list[Candidate]:
     """Merchant name candidates: each of the first rows, its single boxes, and pairs of consecutive rows."""
     top = rows[:TOP_ROWS]
     # Where the address block and the registration number are: a name is printed right above them.
-    cleaned = [clean_address_row(r.text) for r in top]
-    address_rows = [i for i, text in enumerate(cleaned)
+    address_rows = [i for i, text in enumerate(r.address_text for r in top)
                     if text and (keyword_flags(text)["kw_address_word"] or _POSTCODE.search(text)
                                  or _NUMBER_START.match(fold(text)))]
     registration_rows = [i for i, r in enumerate(top) if REGISTRATION.search(r.text)]
@@ -710,7 +715,7 @@ def address_candidates(rows: list[Row], layout: Layout, merchant_end: int, merch
     info = []
     for r in top:
         kw = keyword_flags(r.text)
-        clean = clean_address_row(r.text)
+        clean = r.address_text
         words = _name_words(clean)
         info.append({
             "text": r.text,
