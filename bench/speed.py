@@ -42,7 +42,7 @@ from workbench.batch import ProgressEvent, import_bytes, import_folder  # noqa: 
 from workbench.config import Settings  # noqa: E402
 from workbench.engines.ocr import OcrEngine  # noqa: E402
 from workbench.evaluate.sroie import FIELD_MAP, is_right  # noqa: E402
-from workbench.ocr import RapidOcrReader  # noqa: E402
+from workbench.ocr import RapidOcrReader, describe  # noqa: E402
 from workbench.store import Store  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "sroie-train"
@@ -192,8 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     step = max(1, len(images) // args.n)
     files = images[::step][: args.n]
     print(f"{len(files)} receipts from {args.folder}, {os.cpu_count()} cores, "
-          f"fast settings: {settings.ocr_backend}, det side {settings.ocr_det_side}, rec batch {settings.ocr_rec_batch}, "
-          f"rec min width {settings.ocr_rec_min_width}, charset {settings.ocr_charset}, "
+          f"fast settings: {describe(settings)}, det side {settings.ocr_det_side}, rec batch {settings.ocr_rec_batch}, "
+          f"rec min width {settings.ocr_rec_min_width}, "
           f"{settings.ocr_threads} thread(s) x {settings.workers or os.cpu_count()} worker(s)")
     sys.stdout.flush()
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:

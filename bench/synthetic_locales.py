@@ -28,6 +28,7 @@ from types import ModuleType
 from schemas import Receipt
 from workbench.config import Settings
 from workbench.engines import create_engine
+from workbench.ocr import describe
 from workbench.pipeline import process_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {number}/{len(documents)}", file=sys.stderr)
         elapsed = time.perf_counter() - generated
 
+    if args.engine == "ocr":
+        print(describe(settings))
     print(f"engine {args.engine}: {len(documents)} synthetic receipts (seed {args.seed}), "
           f"{len(documents) / elapsed:.2f} receipts/s, {failures} unreadable")
     print(f"{'field':<18}{'accuracy':>9}{'right':>7}{'of':>5}{'spurious':>10}  target")

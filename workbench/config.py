@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     ocr_threads: int = Field(default=1, ge=1, description="inference threads per OCR worker")
     ocr_backend: Literal["openvino", "onnxruntime"] = Field(
         default="openvino", description="runtime of the OCR models: OpenVINO (bf16 where the CPU has it) or onnxruntime")
+    ocr_precision: Literal["auto", "f32", "bf16"] = Field(
+        default="auto", description="float precision of the OCR models with OpenVINO: auto (bf16 where the CPU "
+                                    "computes it natively, f32 elsewhere), f32, or bf16; onnxruntime computes f32")
     ocr_charset: Literal["latin", "all"] = Field(
         default="latin", description="characters the OCR recogniser may output with OpenVINO: Latin and Greek "
                                      "letters, digits, punctuation and currency signs, or all 18 710 of its model (CJK too)")

@@ -10,6 +10,14 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
 EXPECTED = SAMPLES / "expected"
 RESULTS = Path(__file__).resolve().parent / "results"
+OCR_CONFIGS: dict[str, dict[str, str]] = {
+    "openvino-bf16": {"ocr_backend": "openvino", "ocr_precision": "bf16"},
+    "openvino-f32": {"ocr_backend": "openvino", "ocr_precision": "f32"},
+    "onnxruntime": {"ocr_backend": "onnxruntime", "ocr_precision": "auto"},
+}
+"""The OCR configurations every golden test runs under (keyword arguments of Settings)."""
+GOLDEN_CONFIG = "openvino-f32"
+"""The configuration `WORKBENCH_UPDATE_GOLDEN=1` records golden results from: f32 computes on every CPU."""
 
 
 def sample_names() -> list[str]:

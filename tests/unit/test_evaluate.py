@@ -14,7 +14,7 @@ from workbench.config import Settings
 from workbench.errors import InputError
 from workbench.evaluate import evaluate_folder
 from workbench.evaluate.calibration import calibration
-from workbench.evaluate.sroie import is_right
+from workbench.evaluate.sroie import is_right, receipt_labels
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,42 @@ def test_evaluate_sroie_layout_writes_diagram_and_misses(tmp_path: Path) -> None
 def test_evaluate_rejects_an_unlabelled_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="labelled folder"):
         evaluate_folder(tmp_path, FixedEngine(), tmp_path / "out", Settings(db=tmp_path / "db.sqlite"))
+
+
+def test_wildreceipt_labels_read_into_the_receipt_names() -> None:
+    labels = receipt_labels({"Store_name_value": "Vihar | VegetarianRestaurant", "Store_addr_value": "NearHeadPost",
+                             "Date_value": "06/01/2018", "Total_value": "$19.95 | TOTAL", "Time_value": "04:53PM"})
+    assert labels["company"] == "Vihar | VegetarianRestaurant" and labels["total"] == "$19.95"
+    assert is_right("company", "VIHAR Vegetarian Restaurant", labels["company"], labels["date_reading"])
+    # Box order is not printed order; a name's part alone names the merchant, an address needs all its parts.
+    assert is_right("company", "Vegetarian Restaurant Vihar", labels["company"])
+    assert is_right("company", "Vegetarian Restaurant", labels["company"])
+    assert not is_right("company", "Vihar Restaurant", labels["company"])
+    assert is_right("address", "Panaji Goa, Near Head Post", "NearHeadPost | PanajiGoa")
+    assert not is_right("address", "Panaji Goa", "NearHeadPost | PanajiGoa")
+    assert is_right("total", Decimal("19.95"), labels["total"])
+    # A date printed with numbers only may be read either way from the label alone; other dates may not.
+    assert is_right("date", dt.date(2018, 6, 1), labels["date"], labels["date_reading"])
+    assert is_right("date", dt.date(2018, 1, 6), labels["date"], labels["date_reading"])
+    assert not is_right("date", dt.date(2018, 1, 7), labels["date"], labels["date_reading"])
+    assert not is_right("date", dt.date(2018, 6, 1), "06/01/2018")  # SROIE labels are day-first
+
+
+def test_sroie_labels_pass_through() -> None:
+    labels = receipt_labels({"company": "A SDN BHD", "date": "25/12/2018", "address": "JALAN 1", "total": "9.00"})
+    assert labels == {"company": "A SDN BHD", "date": "25/12/2018", "address": "JALAN 1", "total": "9.00",
+                      "date_reading": "day_first"}
+
+
+def test_evaluate_wildreceipt_layout(tmp_path: Path) -> None:
+    folder = tmp_path / "wild"
+    (folder / "images").mkdir(parents=True)
+    (folder / "labels").mkdir()
+    fields = {"Store_name_value": "ACME | SDNBHD", "Date_value": "12/25/2018", "Total_value": "$9.00 | 9.00"}
+    Image.new("RGB", (60, 80), "white").save(folder / "images" / "Image_1.jpeg")
+    (folder / "labels" / "Image_1.json").write_text(json.dumps({"fields": fields, "boxes": []}))
+    report = evaluate_folder(folder, FixedEngine(), tmp_path / "out", Settings(db=tmp_path / "db.sqlite"))
+    assert "Receipt evaluation" in report and "OCR" not in report
+    for name in ("company", "date", "total"):
+        assert next(line for line in report.splitlines() if line.strip().startswith(name)).strip().endswith("(1/1)")
+    assert not any(line.strip().startswith("address") for line in report.splitlines())  # no address labelled

@@ -186,9 +186,18 @@ def test_zugferd_text_layer_route_reaches_its_targets() -> None:
     ([[(150, "Acme LLC")], [(1100, "Invoice"), (1300, "10023")], [(1100, "Date"), (1300, "2024-03-05")]], "10023"),
     ([[(150, "Muster GmbH")], [(150, "Rechnung gemäß Bestellung Nr. 2018-471331")],
       [(150, "Handelsrechnung (380) Nr. 471102 vom 05.03.2018")]], "471102"),
+    ([[(150, "Muster GmbH")], [(150, "Rechnungsnummer 471102vom13.11.2019")]], "471102"),
+    ([[(150, "Muster GmbH")], [(150, "Rechnungsnummer RE-2019-11am13.11.2019")]], "RE-2019-11"),
 ])
 def test_invoice_number_layouts(rows: list[list[tuple[float, str]]], number: str) -> None:
     assert extract_invoice([page(rows)]).invoice_number.value == number
+
+
+def test_a_number_glued_to_its_date_is_read_apart() -> None:
+    rows = [[(150, "Muster GmbH")], [(150, "Rechnungsnummer 471102vom13.11.2019")], [(150, "Druckdatum 02.01.2020")]]
+    invoice = extract_invoice([page(rows, origin="text")])
+    assert invoice.invoice_number.value == "471102"
+    assert invoice.issue_date.value == dt.date(2019, 11, 13)
 
 
 def test_tax_included_prices_derive_the_net() -> None:

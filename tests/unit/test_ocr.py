@@ -5,8 +5,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from workbench.config import Settings
-from workbench.errors import EngineError
-from workbench.ocr import RapidOcrReader
+from workbench.errors import ConfigError, EngineError
+from workbench.ocr import RapidOcrReader, computed_precision
 from workbench.ocr.rapid import (
     REC_WIDTH_STEP,
     OpenVinoSession,
@@ -125,3 +125,32 @@ def test_float32_detector_preprocessing_equals_rapidocrs() -> None:
     ours = float32_det_preprocess(960, "max", [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])(image)
     assert ours.dtype == np.float32 and ours.flags.c_contiguous and ours.shape == theirs.shape == (1, 3, 960, 416)
     assert np.allclose(ours, theirs, atol=1e-6)
+
+
+def _computes_bf16() -> bool:
+    import openvino
+
+    return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def test_f32_precision_is_what_openvino_compiles(upright) -> None:
+    reader = RapidOcrReader(Settings(ocr_precision="f32"))
+    request = reader._engine.text_rec.session._request
+    assert "float32" in str(request.get_compiled_model().get_property("INFERENCE_PRECISION_HINT"))
+    assert computed_precision(Settings(ocr_precision="f32")) == "f32"
+    assert [squeeze(line.text) for line in reader.read(page())] == [squeeze(line.text) for line in upright]
+
+
+def test_auto_precision_is_bf16_exactly_where_the_cpu_computes_it() -> None:
+    assert computed_precision(Settings()) == ("bf16" if _computes_bf16() else "f32")
+    assert computed_precision(Settings(ocr_backend="onnxruntime")) == "f32"
+
+
+def test_bf16_is_refused_with_onnxruntime_and_on_cpus_without_it() -> None:
+    with pytest.raises(ConfigError, match="WORKBENCH_OCR_BACKEND=openvino"):
+        RapidOcrReader(Settings(ocr_backend="onnxruntime", ocr_precision="bf16"))
+    if _computes_bf16():
+        assert computed_precision(Settings(ocr_precision="bf16")) == "bf16"
+    else:
+        with pytest.raises(ConfigError, match="does not compute bf16"):
+            RapidOcrReader(Settings(ocr_precision="bf16"))

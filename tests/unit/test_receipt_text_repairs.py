@@ -17,7 +17,7 @@ from workbench.extract.features import (
     repair_amount_words,
     repair_legal_form,
 )
-from workbench.extract.ranker import ReceiptModel
+from workbench.extract.ranker import ExtractionModel
 from workbench.extract.receipt import analyse, finish_text, join_name_lines
 from workbench.extract.receipt_lexicon import KnownMerchants, Lexicon, digit_slip, plausible_snap
 
@@ -154,7 +154,7 @@ def _address_choice(reading: list[str], known: str, words: str) -> str:
     lexicon.add_text(words, weight=3)
     merchants = KnownMerchants()
     merchants.add("SOME SHOP", known)
-    return str(finish_text(cands, ReceiptModel({}, merchants, lexicon), "address").value)
+    return str(finish_text(cands, ExtractionModel({}, merchants, lexicon), "address").value)
 
 
 def test_a_known_address_replaces_only_a_reading_with_an_ocr_slip() -> None:
@@ -178,7 +178,7 @@ def test_readings_split_over_several_row_runs_are_one_choice() -> None:
     assert len(runs) >= 2  # with and without the phone row, which is cleaned away
     for cand in runs:
         cand.score = 0.3
-    choice = finish_text(cands, ReceiptModel({}, KnownMerchants(), Lexicon.with_builtins()), "address")
+    choice = finish_text(cands, ExtractionModel({}, KnownMerchants(), Lexicon.with_builtins()), "address")
     assert choice.value == "12 JALAN ANGSA, 41150 KLANG"
     assert choice.judge_features["p1"] == pytest.approx(0.3 * len(runs))
 

@@ -1,8 +1,13 @@
-"""Score receipts against SROIE-style labels (images/ + labels/) with the dataset's normalisation.
+"""Score receipts against labelled folders (images/ + labels/): SROIE's labels or WildReceipt's.
 
 Normalisation (../shared/data/README.md): `total` compared as a decimal number, `date` as a calendar date
 (day first, as the Malaysian receipts print it), `company` and `address` as upper-case text with
 punctuation and spaces removed. A label that is empty is not scored (X51005433522 has no total).
+WildReceipt labels (`fields` with `Store_name_value`, `Store_addr_value`, `Date_value`, `Total_value`,
+parts joined by " | ") are read into the same four names; their spaces were removed by the dataset, which
+the normalisation ignores anyway; names and addresses of several parts match in any order of the parts,
+and a name also by one part alone (`text_variants`). A WildReceipt date printed with numbers only (`06/01/2018`: mostly US
+receipts, some from elsewhere) counts as right in either reading, since the label alone cannot say which.
 Results from the SROIE data: CC BY 4.0, ICDAR 2019 Robust Reading Challenge on Scanned Receipts OCR and
 Information Extraction (Huang et al., ICDAR 2019).
 """
@@ -13,6 +18,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import permutations
 from pathlib import Path
 
 from schemas import Receipt
@@ -32,12 +38,27 @@ def label_total(text: str) -> Decimal | None:
     return amounts[0][0] if amounts else None
 
 
+EITHER_READING = "either"
+"""`date_reading` of labels whose numeric dates may be day-first or month-first (WildReceipt)."""
+
+
+def label_dates(text: str, reading: str = "day_first") -> set[dt.date]:
+    """The calendar dates a label's date text may mean: day-first, or both readings for EITHER_READING."""
+    readings = (True, False) if reading == EITHER_READING else (True,)
+    found = set()
+    for day_first in readings:
+        dates = find_dates(text, day_first=day_first)
+        if dates:
+            found.add(dates[0][0])
+    return found
+
+
 def label_date(text: str) -> dt.date | None:
     dates = find_dates(text, day_first=True)
     return dates[0][0] if dates else None
 
 
-def is_right(label_field: str, predicted: object, expected: str) -> bool:
+def is_right(label_field: str, predicted: object, expected: str, date_reading: str = "day_first") -> bool:
     """Whether a predicted value equals the label after the SROIE normalisation."""
     if predicted is None:
         return False
@@ -45,9 +66,51 @@ def is_right(label_field: str, predicted: object, expected: str) -> bool:
         want = label_total(expected)
         return want is not None and Decimal(str(predicted)) == want
     if label_field == "date":
-        want = label_date(expected)
-        return want is not None and predicted == want
-    return normalise(str(predicted)) == normalise(expected)
+        return predicted in label_dates(expected, date_reading)
+    return normalise(str(predicted)) in text_variants(label_field, expected)
+
+
+MAX_ORDERED_PARTS = 4
+"""Labels of up to this many parts are compared in every order of their parts."""
+
+
+def text_variants(label_field: str, expected: str) -> set[str]:
+    """The normalised readings a name or address label allows.
+
+    A SROIE label is one text. A WildReceipt label lists its boxes (" | "), in the dataset's box order, which
+    is not always the printed order ("FISHHOUSE | LURE" for LURE FISH HOUSE): every order of the parts counts,
+    and for a merchant name each part alone too (a logo line and a legal name, a name and its branch line:
+    either names the merchant).
+    """
+    parts = [normalise(part) for part in expected.split("|") if normalise(part)]
+    if len(parts) <= 1:
+        return {normalise(expected)}
+    orders = permutations(parts) if len(parts) <= MAX_ORDERED_PARTS else [parts]
+    variants = {"".join(order) for order in orders}
+    if label_field == "company":
+        variants |= set(parts)
+    return variants
+
+
+def _first_part(text: str | None, test) -> str:
+    """The first " | "-separated part of a WildReceipt label that passes `test`, else ""."""
+    for part in (text or "").split("|"):
+        if part.strip() and test(part.strip()):
+            return part.strip()
+    return ""
+
+
+def receipt_labels(fields: dict[str, str]) -> dict[str, str]:
+    """`company`, `date`, `address`, `total` and `date_reading` from SROIE or WildReceipt label fields."""
+    if "Store_name_value" not in fields and "Total_value" not in fields:
+        return {**{k: fields.get(k) or "" for k in FIELD_MAP}, "date_reading": "day_first"}
+    return {
+        "company": (fields.get("Store_name_value") or "").strip(),
+        "address": (fields.get("Store_addr_value") or "").strip(),
+        "date": _first_part(fields.get("Date_value"), lambda p: bool(label_dates(p, EITHER_READING))),
+        "total": _first_part(fields.get("Total_value"), lambda p: label_total(p) is not None),
+        "date_reading": EITHER_READING,
+    }
 
 
 @dataclass
@@ -64,7 +127,7 @@ class Score:
             if not expected:
                 continue
             extracted = getattr(receipt, attr)
-            right = is_right(label_field, extracted.value, expected)
+            right = is_right(label_field, extracted.value, expected, labels.get("date_reading", "day_first"))
             predicted = "" if extracted.value is None else str(extracted.value)
             self.rows.append((name, label_field, predicted, expected, float(extracted.confidence), right))
 
@@ -84,7 +147,7 @@ class Score:
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             diagram = reliability_diagram([r[4] for r in self.rows], [r[5] for r in self.rows],
-                                          out_dir / "reliability.png", "Receipt field confidence (SROIE)")
+                                          out_dir / "reliability.png", "Receipt field confidence")
             misses = out_dir / "misses.csv"
             with misses.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
@@ -98,11 +161,11 @@ class Score:
 
 
 def read_labels(path: Path) -> dict[str, str]:
-    """The `fields` of one SROIE label file."""
+    """The four scored fields of one SROIE or WildReceipt label file (`receipt_labels`)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))["fields"]
-    except (OSError, ValueError, KeyError) as error:
-        raise InputError(str(path), f"not a readable SROIE label file ({error})") from error
+        return receipt_labels(json.loads(path.read_text(encoding="utf-8"))["fields"])
+    except (OSError, ValueError, KeyError, AttributeError) as error:
+        raise InputError(str(path), f"not a readable receipt label file ({error})") from error
 
 
 def evaluate_sroie(folder: Path, engine: Engine, out_dir: Path, settings: Settings) -> str:
@@ -127,4 +190,4 @@ def evaluate_sroie(folder: Path, engine: Engine, out_dir: Path, settings: Settin
             document = Receipt()
         score.add(image.name, document, labels)
     score.seconds = time.perf_counter() - started
-    return score.report(f"SROIE evaluation of {folder} with engine {engine.name!r}", out_dir)
+    return score.report(f"Receipt evaluation of {folder} with engine {engine.name!r}", out_dir)

@@ -211,6 +211,8 @@ def evaluate_zugferd(folder: Path, engine: Engine, out_dir: Path, settings: Sett
                      routes: tuple[str, ...] = _ROUTES, limit: int | None = None) -> str:
     """Score the routes on `folder`; write the misses CSV and the image route's reliability diagram to `out_dir`."""
     labels = sorted((folder / "labels").glob("*.json"))[:limit]
+    if not (folder / "xml").is_dir():
+        routes = tuple(route for route in routes if route != "xml")  # rendered invoices carry no XML
     out_dir.mkdir(parents=True, exist_ok=True)
     report: list[str] = [f"ZUGFeRD layout: {folder} ({len(labels)} labelled invoices)"]
     misses: list[dict[str, Any]] = []

@@ -153,32 +153,42 @@ def union(boxes) -> BBox:
     )
 
 
+def group_lines(lines: list[TextLine]) -> list[list[TextLine]]:
+    """One page's boxes grouped into printed rows, top to bottom, each row left to right.
+
+    A box joins a row (one of the last four) when it overlaps the row's median extent vertically by half
+    its height and overlaps none of the row's boxes sideways by more than 0.6 of its height (word boxes of
+    wide print overlap a little; a box above another is not on its row). Empty boxes are dropped.
+    """
+    groups: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda ln: (ln.bbox[1] + ln.bbox[3]) / 2):
+        if not line.text.strip():
+            continue
+        height = max(line.bbox[3] - line.bbox[1], 1.0)
+        best = None
+        for group in groups[-4:]:
+            top = statistics.median(g.bbox[1] for g in group)
+            bottom = statistics.median(g.bbox[3] for g in group)
+            overlap = min(bottom, line.bbox[3]) - max(top, line.bbox[1])
+            if overlap < 0.5 * min(height, bottom - top):
+                continue
+            if any(min(g.bbox[2], line.bbox[2]) - max(g.bbox[0], line.bbox[0]) > 0.6 * height for g in group):
+                continue
+            best = group
+        if best is None:
+            groups.append([line])
+        else:
+            best.append(line)
+    groups.sort(key=lambda g: min(x.bbox[1] for x in g))
+    return [sorted(group, key=lambda g: g.bbox[0]) for group in groups]
+
+
 def group_rows(pages: list[PageText]) -> list[Row]:
-    """Group each page's boxes into printed rows (vertical overlap, no horizontal overlap), top to bottom."""
+    """Group each page's boxes into printed rows (`group_lines`), top to bottom, numbered across pages."""
     rows: list[Row] = []
     for page in pages:
-        groups: list[list[TextLine]] = []
-        for line in sorted(page.lines, key=lambda ln: (ln.bbox[1] + ln.bbox[3]) / 2):
-            if not line.text.strip():
-                continue
-            height = max(line.bbox[3] - line.bbox[1], 1.0)
-            best = None
-            for group in groups[-4:]:
-                top = statistics.median(g.bbox[1] for g in group)
-                bottom = statistics.median(g.bbox[3] for g in group)
-                overlap = min(bottom, line.bbox[3]) - max(top, line.bbox[1])
-                if overlap < 0.5 * min(height, bottom - top):
-                    continue
-                if any(min(g.bbox[2], line.bbox[2]) - max(g.bbox[0], line.bbox[0]) > 0.6 * height for g in group):
-                    continue
-                best = group
-            if best is None:
-                groups.append([line])
-            else:
-                best.append(line)
-        groups.sort(key=lambda g: min(x.bbox[1] for x in g))
-        for group in groups:
-            rows.append(Row(page.number, len(rows), tuple(sorted(group, key=lambda g: g.bbox[0])), page.origin))
+        for group in group_lines(page.lines):
+            rows.append(Row(page.number, len(rows), tuple(group), page.origin))
     return rows
 
 

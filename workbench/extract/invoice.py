@@ -19,6 +19,7 @@ Confidence combines how the value was found (label and arithmetic agreement high
 with the reading score of the text it came from. Credit notes carry negative amounts.
 """
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -32,6 +33,8 @@ from stdnum.eu import vat as stdnum_vat
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from schemas import Extracted, Invoice, LineItem, PageText, Party, Source, TaxLine
+from workbench.extract.features import group_lines
+from workbench.extract.ranker import INVOICE_MODEL_PATH, ExtractionModel, load_model
 from workbench.extract.parsers import PERCENT, detect_currency, find_amounts, find_currencies, find_dates
 
 _CENT = Decimal("0.01")
@@ -95,20 +98,25 @@ class Row:
         return self.boxes[0].page
 
 
+_GLUED_WORD = re.compile(r"(?<=\d)(vom|von|dated|date|from|du|le|am)(?=\s*\d)", re.IGNORECASE)
+"""A short word run together with the numbers around it in a text layer ("471102vom13.11.2019")."""
+
+
 class Layout:
-    """The document's boxes grouped into rows per page."""
+    """The document's boxes grouped into rows per page (a word glued between numbers spaced out)."""
 
     def __init__(self, pages: list[PageText]) -> None:
         self.pages = pages
         self.boxes: list[list[Box]] = []
         self.rows: list[list[Row]] = []
         for page in pages:
-            boxes = [Box(page.number, " ".join(line.text.split()), *line.bbox, line.score, page.width, page.height,
-                         fold(" ".join(line.text.split())))
-                     for line in page.lines if line.text.strip()]
-            boxes.sort(key=lambda b: (b.cy, b.x0))
-            self.boxes.append(boxes)
-            self.rows.append(_group_rows(boxes))
+            page_rows = []
+            for group in group_lines(page.lines):
+                texts = [" ".join(_GLUED_WORD.sub(r" \1 ", line.text).split()) for line in group]
+                page_rows.append(Row([Box(page.number, text, *line.bbox, line.score, page.width, page.height,
+                                          fold(text)) for text, line in zip(texts, group, strict=True)]))
+            self.rows.append(page_rows)
+            self.boxes.append(sorted((box for row in page_rows for box in row.boxes), key=lambda b: (b.cy, b.x0)))
         self.origin = "text" if pages and all(p.origin == "text" for p in pages) else "ocr"
 
     def all_boxes(self) -> Iterable[Box]:
@@ -137,21 +145,6 @@ class Layout:
             if min(other.x1, box.x1 + slack) - max(other.x0, box.x0 - slack) > 0:
                 found.append(other)
         return sorted(found, key=lambda b: b.y0)
-
-
-def _group_rows(boxes: list[Box]) -> list[Row]:
-    rows: list[Row] = []
-    for box in boxes:
-        for row in rows[-4:]:
-            ref = row.boxes[0]
-            if abs(ref.cy - box.cy) <= 0.45 * min(ref.height, box.height):
-                row.boxes.append(box)
-                break
-        else:
-            rows.append(Row([box]))
-    for row in rows:
-        row.boxes.sort(key=lambda b: b.x0)
-    return rows
 
 
 # --- lexicon (accent-folded, lower case) ------------------------------------------------------------------
@@ -989,11 +982,12 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
         desc = header["desc"]
         left = desc.x0 - 2 * desc.height
         right = min((b.x0 for b in header.values() if b.x0 > desc.x0 + desc.height), default=right) - desc.height / 2
-    desc_parts = [b.text for b in sorted(row.boxes, key=lambda b: (b.y0, b.x0)) if b is not last
+    desc_boxes = [b for b in sorted(row.boxes, key=lambda b: (b.y0, b.x0)) if b is not last
                   and left <= b.x0 < right and not find_amounts(b.text) and sum(ch.isalpha() for ch in b.text) >= 3
                   and not PERCENT.fullmatch(b.text.strip())]
-    if not desc_parts:
+    if not desc_boxes:
         return None
+    used = [*desc_boxes, last]
     def nearest(box: Box) -> str | None:
         centre = (box.x0 + box.x1) / 2
         kind = min(header, key=lambda k: min(abs(centre - (header[k].x0 + header[k].x1) / 2),
@@ -1009,6 +1003,7 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
                 number = re.match(r"^\s*(-?\d+(?:[.,]\d+)?)", box.text)
                 if number:
                     quantity = Decimal(number.group(1).replace(",", "."))
+                    used.append(box)
                     break
     unit_price = None
     if "price" in header:
@@ -1017,19 +1012,28 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
                 prices = _money(box.text)
                 if prices:
                     unit_price = prices[-1][0]
+                    used.append(box)
                     break
                 # Unit prices may carry 3-4 decimals ("9,9000"); the schema keeps them to the cent.
                 fine = re.fullmatch(r"\s*(-?\d+)[.,](\d{3,4})\s*\S{0,3}\s*", box.text)
                 if fine:
                     unit_price = Decimal(f"{fine.group(1)}.{fine.group(2)}").quantize(_CENT, rounding=ROUND_HALF_UP)
+                    used.append(box)
                     break
     if quantity is not None and abs(quantity) > Decimal(999999):
         quantity = None
-    score = min(b.score for b in row.boxes)
+    if quantity is None and unit_price:
+        # A blank (or unread) quantity cell: the amount over the unit price says how many, when it is whole.
+        ratio = amount / unit_price
+        if ratio == ratio.to_integral_value() and 1 <= ratio <= 9999:
+            quantity = ratio.quantize(Decimal(1))
+    score = min(b.score for b in used)
     consistent = quantity is not None and unit_price is not None and abs(quantity * unit_price - amount) <= Decimal("0.05")
-    return LineItem(description=" ".join(desc_parts)[:500], quantity=quantity, unit_price=unit_price, amount=amount,
-                    confidence=round((0.8 if consistent else 0.55) * (0.5 + 0.5 * score), 3),
-                    source=Source(page=row.page, bbox=_row_bbox(row), text=row.text[:1000]))
+    # The source is the cells the item was read from: a position number the OCR may or may not find is not one.
+    used.sort(key=lambda b: b.x0)
+    return LineItem(description=" ".join(b.text for b in desc_boxes)[:500], quantity=quantity, unit_price=unit_price,
+                    amount=amount, confidence=round((0.8 if consistent else 0.55) * (0.5 + 0.5 * score), 3),
+                    source=Source(page=row.page, bbox=_row_bbox(Row(used)), text=Row(used).text[:1000]))
 
 
 # --- assembly ---------------------------------------------------------------------------------------------
@@ -1041,8 +1045,87 @@ def _field(value: Any, confidence: float, box: Box | None, origin: str) -> dict[
             "source": box.source() if box is not None else None, "origin": origin}
 
 
-def extract_invoice(pages: list[PageText]) -> Invoice:
-    """Read an invoice's fields from its pages' text lines (page 1 for the header, all pages for totals)."""
+JUDGED_FIELDS = ("invoice_number", "issue_date", "due_date", "currency", "seller.name", "seller.address",
+                 "seller.vat_id", "buyer.name", "buyer.address", "buyer.vat_id", "net_total", "tax_total",
+                 "grand_total", "amount_due")
+"""Fields whose confidence comes from the judges and calibration map of the invoice model."""
+
+
+def judged_value(invoice: Invoice, path: str) -> Extracted:
+    head, _, tail = path.partition(".")
+    target = getattr(invoice, head)
+    return getattr(target, tail) if tail else target
+
+
+def _evidence(invoice: Invoice, layout: Layout, totals: "Totals", rule: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Judge features of each judged field that has a value: how the rules found it and what argues for it.
+
+    Every field: the rules' own confidence, the reading score of its source, text layer or OCR.
+    Amounts: whether net + tax = gross, how many tax lines agree, whether the value is the largest amount
+    printed. Dates: how many dates the document prints and how far this one lies from the others (a print
+    or delivery date far from the rest is suspect). Texts: length, digits, legal form.
+    """
+    amounts = [value for row in layout.all_rows() for value, _ in _money(row.text) if abs(value) <= _MAX_MONEY]
+    largest = max((abs(a) for a in amounts), default=Decimal(0))
+    dates = sorted({d for row in layout.all_rows() for d, _ in find_dates(row.text)})
+    # Measures of the document's size (pages, rows) are left out: they tell training sets apart, not readings.
+    common = {"text_layer": float(layout.origin == "text"), "consistent": float(totals.consistent)}
+    found: dict[str, dict[str, float]] = {}
+    for path in JUDGED_FIELDS:
+        field = judged_value(invoice, path)
+        if field.value is None:
+            continue
+        features = {**common, "rule": rule.get(path, field.confidence),
+                    "ocr": _source_score(layout, field.source)}
+        value = field.value
+        if isinstance(value, Decimal):
+            features |= {"is_largest": float(abs(value) == largest), "tax_lines": float(len(totals.tax_lines)),
+                         "due_found": float(totals.due is not None), "zero": float(value == 0)}
+        elif isinstance(value, dt.date):
+            others = [d for d in dates if d != value]
+            gaps = sorted(abs((d - value).days) for d in others)
+            features |= {"dates": float(len(dates)), "nearest_other_days": float(min(gaps[0], 3650)) if gaps else -1.0,
+                         "median_other_days": float(min(gaps[len(gaps) // 2], 3650)) if gaps else -1.0,
+                         "earliest": float(not others or value <= min(others))}
+        else:
+            text = str(value)
+            features |= {"length": float(len(text)), "digits": sum(ch.isdigit() for ch in text) / max(len(text), 1),
+                         "words": float(len(text.split())), "legal_form": float(bool(_LEGAL_FORM.search(fold(text))))}
+        found[path] = features
+    return found
+
+
+def _source_score(layout: Layout, source: Source | None) -> float:
+    """The reading score of the box a value was read from (1 for a text layer); -1 without a source."""
+    if source is None:
+        return -1.0
+    for box in layout.boxes[source.page - 1] if 0 < source.page <= len(layout.boxes) else []:
+        if (box.x0, box.y0, box.x1, box.y1) == tuple(source.bbox):
+            return box.score
+    return -1.0
+
+
+def extract_invoice(pages: list[PageText], model: ExtractionModel | None = None) -> Invoice:
+    """Read an invoice's fields from its pages' text lines, each with the calibrated confidence of `model`."""
+    invoice, evidence = read_invoice(pages)
+    model = model or load_model(INVOICE_MODEL_PATH)
+    updates: dict[str, Any] = {}
+    for path, features in evidence.items():
+        if path not in model.fields:
+            continue
+        confidence = round(model.fields[path].confidence(features), 4)
+        head, _, tail = path.partition(".")
+        if tail:
+            party = updates.get(head) or getattr(invoice, head)
+            updates[head] = party.model_copy(update={tail: getattr(party, tail).model_copy(
+                update={"confidence": confidence})})
+        else:
+            updates[head] = getattr(invoice, head).model_copy(update={"confidence": confidence})
+    return invoice.model_copy(update=updates)
+
+
+def read_invoice(pages: list[PageText]) -> tuple[Invoice, dict[str, dict[str, float]]]:
+    """The fields the rules read (page 1 for the header, all pages for totals) and each one's judge features."""
     layout = Layout(pages)
     origin = layout.origin
     currency = _currency(layout)
@@ -1121,4 +1204,6 @@ def extract_invoice(pages: list[PageText]) -> Invoice:
         "iban": _field(*(iban if iban else (None, 0, None)), origin),
         "line_items": items,
     }
-    return Invoice.model_validate(data)
+    invoice = Invoice.model_validate(data)
+    rule = {path: judged_value(invoice, path).confidence for path in JUDGED_FIELDS}
+    return invoice, _evidence(invoice, layout, totals, rule)

@@ -28,7 +28,7 @@ from workbench.extract.features import (
     merchant_candidates,
     normalise,
 )
-from workbench.extract.ranker import ReceiptModel, load_model
+from workbench.extract.ranker import ExtractionModel, load_model
 from workbench.extract.receipt_lexicon import KnownMerchants, digit_slip, plausible_snap
 
 _US_ADDRESS = re.compile(
@@ -221,7 +221,7 @@ def _by_text(cands: list[Candidate]) -> list[tuple[Candidate, float]]:
     return sorted(groups.values(), key=lambda g: g[1], reverse=True)
 
 
-def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choice:
+def finish_text(cands: list[Candidate], model: ExtractionModel, kind: str) -> Choice:
     """Choose a merchant name or address and correct its characters with the known merchants and lexicon."""
     groups = _by_text(cands)
     best, p1 = groups[0] if groups else (None, 0.0)
@@ -266,7 +266,7 @@ def finish_text(cands: list[Candidate], model: ReceiptModel, kind: str) -> Choic
     return Choice(value, chosen, feats)
 
 
-def rank(analysis: Analysis, model: ReceiptModel) -> dict[str, Choice]:
+def rank(analysis: Analysis, model: ExtractionModel) -> dict[str, Choice]:
     """Score every candidate with the model and choose each ranked field's value (no confidence yet)."""
     for name in ("total", "date"):
         cands = analysis.candidates[name]
@@ -286,11 +286,28 @@ def rank(analysis: Analysis, model: ReceiptModel) -> dict[str, Choice]:
     add_merchant_features(addresses, model.merchants, "address")
     for cand, score in zip(addresses, model.fields["merchant_address"].score([c.features for c in addresses])):
         cand.score = float(score)
-    return {
+    choices = {
         "total": choose_total(analysis),
         "date": choose_date(analysis),
         "merchant_name": name_choice,
         "merchant_address": finish_text(addresses, model, "address"),
+    }
+    document = document_features(analysis)
+    for choice in choices.values():
+        choice.judge_features.update(document)
+    return choices
+
+
+def document_features(analysis: Analysis) -> dict[str, float]:
+    """What the judges know of the whole receipt: how well it was read.
+
+    A receipt read with low scores (a blurred photo, an unfamiliar print) is unlike most training receipts:
+    these let the judges, and so the confidence, say so. Its size is left out: it tells datasets apart.
+    """
+    scores = [line.score for row in analysis.rows for line in row.lines]
+    return {
+        "doc_score_mean": float(sum(scores) / len(scores)) if scores else 0.0,
+        "doc_score_low": float(sum(score < 0.8 for score in scores) / len(scores)) if scores else 1.0,
     }
 
 
@@ -304,7 +321,7 @@ def _extracted(value: object, confidence: float, cand: Candidate | None, origin:
                      origin=origin)
 
 
-def extract_receipt(pages: list[PageText], model: ReceiptModel | None = None) -> Receipt:
+def extract_receipt(pages: list[PageText], model: ExtractionModel | None = None) -> Receipt:
     """The receipt's fields, each with a calibrated confidence, its source box and its origin."""
     model = model or load_model()
     origin = pages[0].origin if pages else "ocr"

@@ -1,5 +1,5 @@
 """Optical character recognition: page images in, text lines with boxes and scores out."""
 
-from workbench.ocr.rapid import OcrReader, RapidOcrReader
+from workbench.ocr.rapid import OcrReader, RapidOcrReader, computed_precision, describe
 
-__all__ = ["OcrReader", "RapidOcrReader"]
+__all__ = ["OcrReader", "RapidOcrReader", "computed_precision", "describe"]

@@ -9,7 +9,7 @@ from PIL import Image
 
 from schemas import TextLine
 from workbench.config import Settings
-from workbench.errors import EngineError
+from workbench.errors import ConfigError, EngineError
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
@@ -83,14 +83,24 @@ class OpenVinoSession:
     recogniser reads the padding as blank.
     """
 
-    def __init__(self, model: Any, threads: int, width_step: int = 1) -> None:
-        """Compile `model` (an openvino.Model) for the CPU with `threads` inference threads."""
+    def __init__(self, model: Any, threads: int, width_step: int = 1, precision: str = "auto") -> None:
+        """Compile `model` (an openvino.Model) for the CPU with `threads` inference threads.
+
+        `precision` "f32" or "bf16" fixes the inference precision; "auto" leaves OpenVINO's choice (bf16 on
+        CPUs with AVX512-BF16 or AMX, f32 elsewhere).
+        """
         import openvino
 
         core = openvino.Core()
         # Pinning off: each worker process would otherwise pin its thread to the same first core.
-        core.set_property("CPU", {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False,
-                                  "CPU_RUNTIME_CACHE_CAPACITY": OPENVINO_SHAPE_CACHE})
+        properties: dict[str, Any] = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False,
+                                      "CPU_RUNTIME_CACHE_CAPACITY": OPENVINO_SHAPE_CACHE}
+        if precision != "auto":
+            if precision == "bf16" and "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+                raise ConfigError("WORKBENCH_OCR_PRECISION=bf16: this CPU does not compute bf16 natively (it needs "
+                                  "AVX512-BF16 or AMX); use auto or f32")
+            properties["INFERENCE_PRECISION_HINT"] = precision
+        core.set_property("CPU", properties)
         self._request = core.compile_model(model, "CPU").create_infer_request()
         self._width_step = width_step
 
@@ -102,6 +112,23 @@ class OpenVinoSession:
             batch = np.pad(batch, ((0, 0), (0, 0), (0, 0), (0, padded - width)))
         self._request.infer([batch])
         return self._request.get_output_tensor().data
+
+
+def computed_precision(settings: Settings) -> str:
+    """The float precision the OCR models run in under `settings`: "bf16" or "f32" ("auto" resolved)."""
+    if settings.ocr_backend == "onnxruntime":
+        return "f32"
+    if settings.ocr_precision != "auto":
+        return settings.ocr_precision
+    import openvino
+
+    return "bf16" if "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
+
+
+def describe(settings: Settings) -> str:
+    """The OCR configuration in words, for every printed figure: backend, precision computed, the setting."""
+    return (f"OCR {settings.ocr_backend} {computed_precision(settings)} (WORKBENCH_OCR_PRECISION="
+            f"{settings.ocr_precision}), charset {settings.ocr_charset}")
 
 
 def float32_det_preprocess(limit_side_len: int, limit_type: str, mean: list[float], std: list[float]) -> Any:
@@ -180,7 +207,8 @@ def _recompile_for_openvino(engine: Any, settings: Settings) -> None:
     the recogniser's cut to Latin output classes unless `settings.ocr_charset` is "all".
     """
     detector, recogniser = engine._load_det_model(), engine._load_rec_model()
-    detector.session = OpenVinoSession(detector.session.model, settings.ocr_threads)
+    detector.session = OpenVinoSession(detector.session.model, settings.ocr_threads,
+                                       precision=settings.ocr_precision)
     preprocess = float32_det_preprocess(detector.limit_side_len, detector.limit_type, detector.mean, detector.std)
     detector.get_preprocess = lambda: preprocess
     model = recogniser.session.model
@@ -189,7 +217,7 @@ def _recompile_for_openvino(engine: Any, settings: Settings) -> None:
         keep = [index for index, character in enumerate(decoder.character) if index == 0 or is_latin(character)]
         model, decoder.character = restricted_recogniser(model, decoder.character, keep)
         decoder.dict = {character: index for index, character in enumerate(decoder.character)}
-    recogniser.session = OpenVinoSession(model, settings.ocr_threads, REC_WIDTH_STEP)
+    recogniser.session = OpenVinoSession(model, settings.ocr_threads, REC_WIDTH_STEP, settings.ocr_precision)
 
 
 def confident_chars(lines: list[TextLine]) -> int:
@@ -235,10 +263,15 @@ class RapidOcrReader:
     def __init__(self, settings: Settings, params: dict[str, Any] | None = None) -> None:
         from rapidocr import RapidOCR
 
+        if settings.ocr_backend == "onnxruntime" and settings.ocr_precision == "bf16":
+            raise ConfigError("WORKBENCH_OCR_PRECISION=bf16 needs WORKBENCH_OCR_BACKEND=openvino: onnxruntime "
+                              "computes the OCR models in f32 only")
         try:
             self._engine = RapidOCR(params=fast_params(settings) if params is None else params)
             if params is None and settings.ocr_backend == "openvino":
                 _recompile_for_openvino(self._engine, settings)
+        except ConfigError:
+            raise
         except Exception as error:  # rapidocr raises plain exceptions for missing models or bad settings
             raise EngineError(f"the OCR engine could not start: {error}") from error
         # onnxruntime sessions are thread-safe, but rapidocr keeps per-call state in its pipeline objects.
