@@ -1,4 +1,4 @@
-"""Render the e-invoice XMLs of ../shared/data/einvoice-xml into varied printed invoices (text-layer PDFs and scans) for training.
+"""Render the e-invoice XMLs of ../shared/data/einvoice-xml as varied printed invoices (text-layer PDFs, scans).
 
     python scripts/render_einvoices.py                      # 145 XMLs x 3 variants into the user cache dir
     python scripts/render_einvoices.py --variants 5 --seed 7 --scan-share 0.3 --out /tmp/einvoices
@@ -144,7 +144,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "self_billed": ("Autofacturation",), "partial": ("Facture d'acompte", "Situation de travaux"),
         "number": ("Facture N°", "N° de facture", "Numéro", "Réf. facture"),
         "inline": ("{title} N° {number} du {date}", "{title} n° {number} en date du {date}"),
-        "date": ("Date de facture", "Date", "Date d'émission"), "due": ("Échéance", "Date d'échéance", "À payer avant le"),
+        "date": ("Date de facture", "Date", "Date d'émission"),
+        "due": ("Échéance", "Date d'échéance", "À payer avant le"),
         "customer": ("N° client", "Code client"), "order": ("Votre commande", "N° de commande", "Bon de commande"),
         "order_date": ("Date de commande",), "delivery": ("Date de livraison", "Livré le"),
         "printed": ("Imprimé le", "Date d'impression"), "reference": ("Votre référence", "Référence acheteur"),
@@ -370,13 +371,15 @@ class Variant:
 
 
 def choose_variant(rng: random.Random, k: int, fields: dict[str, Any], scan_share: float) -> Variant:
+    """Draw one rendering's layout choices; the seller's own language is drawn more often than the others."""
     seller_country = ((fields.get("seller") or {}).get("address") or {}).get("country")
     home = {"DE": "de", "AT": "de", "CH": "de", "FR": "fr", "BE": "nl", "NL": "nl", "IT": "it", "ES": "es",
             "GB": "en", "IE": "en", "US": "en"}.get(seller_country or "")
     language = home if home and rng.random() < 0.35 else rng.choice(LANGUAGES)
     tax_free = Decimal((fields.get("totals") or {}).get("tax_total") or "0") == 0
     vat_modes = ["table", "lines", "table+lines", "total"] + (["none", "none"] if tax_free else [])
-    roomy = rng.random() < 0.3
+    items = len(fields.get("line_items") or [])
+    roomy = rng.random() < (0.85 if items >= 7 else 0.25)  # generous spacing: long lists then run onto page 2
     return Variant(
         k=k, letterhead=rng.choice(LETTERHEADS), meta=rng.choice(METAS), table=rng.choice(TABLES),
         columns=rng.choice(COLUMN_ORDERS), language=language, number_locale=rng.choice(NUMBER_LOCALES[language]),
@@ -534,13 +537,19 @@ class Renderer:
     # -- primitives
     def text(self, x: float, y: float, w: float, text: str, align: str = "L", size: float | None = None,
              bold: bool = False) -> None:
-        self.pdf.set_font(self.v.family, "B" if bold else "", size or self.v.font_pt)
+        """One line of text in a cell of width `w`, shrunk until it fits so that it never runs into the next cell."""
+        text, size = " ".join(text.split()), size or self.v.font_pt
+        self.pdf.set_font(self.v.family, "B" if bold else "", size)
+        while size > 5.5 and self.pdf.get_string_width(text) > w:
+            size -= 0.5
+            self.pdf.set_font(self.v.family, "B" if bold else "", size)
         self.pdf.set_xy(x, y)
         self.pdf.cell(w, self.line_h, text, align=align)
 
     def wrap(self, text: str, width: float, size: float | None = None) -> list[str]:
+        """`text` broken into lines that fit `width` (XML texts carry tabs and newlines a printout would not)."""
         self.pdf.set_font(self.v.family, "", size or self.v.font_pt)
-        return self.pdf.multi_cell(width, self.line_h, text, dry_run=True, output="LINES") or [""]
+        return self.pdf.multi_cell(width, self.line_h, " ".join(text.split()), dry_run=True, output="LINES") or [""]
 
     def rule(self, y: float, weight: float = 0.25) -> None:
         self.pdf.set_draw_color(60)
@@ -689,12 +698,7 @@ class Renderer:
             self.pdf.set_fill_color(215)
             self.pdf.rect(self.left, self.y, self.width, self.line_h + 1, style="F")
         for c, x, w, align in layout:
-            head, size = self.f.word(heads[c]), self.v.font_pt
-            self.pdf.set_font(self.v.family, "B", size)
-            while size > 6 and self.pdf.get_string_width(head) > w - 1.6:
-                size -= 0.5
-                self.pdf.set_font(self.v.family, "B", size)
-            self.text(x + 0.8, self.y + 0.5, w - 1.6, head, align=align, size=size, bold=True)
+            self.text(x + 0.8, self.y + 0.5, w - 1.6, self.f.word(heads[c]), align=align, bold=True)
         self.y += self.line_h + 1
         self.rule(self.y, 0.35)
         self.y += 0.8
@@ -740,7 +744,7 @@ class Renderer:
                     for j, part in enumerate(desc_lines):
                         self.text(x + 0.8, self.y + j * self.line_h, w - 1.6, part)
                 else:
-                    self.text(x + 0.8, self.y, w - 1.6, values[c][:14], align=align)
+                    self.text(x + 0.8, self.y, w - 1.6, values[c], align=align)
             running += Decimal(item.get("line_total") or 0)
             self.y += height
             if self.v.table in ("ruled", "grid"):
@@ -851,18 +855,26 @@ class Renderer:
             self.text(self.left, self.y, self.width, line, size=self.v.font_pt - 0.5)
             self.y += self.line_h
 
+    def print_stamp(self) -> None:
+        """A print date in the top margin, as a browser or an accounting program prints it: a date that is not
+        the invoice's."""
+        issue = _label_date(self.fields.get("issue_date"))
+        if issue is None:
+            return
+        printed = self.f.date(issue + dt.timedelta(days=self.rng.randint(0, 400)))
+        clock = f"{self.rng.randint(7, 19):02d}:{self.rng.randint(0, 59):02d}"
+        text = self.rng.choice([f"{printed}, {clock}", f"{self.f.word('printed')}: {printed}"])
+        self.v.distractors["print_date"] = printed
+        self.text(self.left, 3, self.width * 0.6, text, size=7)
+
     def render(self) -> bytes:
+        if self.rng.random() < 0.4:
+            self.print_stamp()
         self.letterhead()
         self.meta_block(self.buyer_block())
         if self.item_rows():
             self.items()
         self.closing()
-        if self.rng.random() < 0.4:
-            issue = _label_date(self.fields.get("issue_date"))
-            printed = issue + dt.timedelta(days=self.rng.randint(0, 400)) if issue else None
-            text = f"{self.f.word('printed')}: {self.f.date(printed)}"
-            self.v.distractors["print_date"] = self.f.date(printed)
-            self.text(self.left, A4_H - 34, self.width, text, align="R", size=7)
         self.v.pages = self.pdf.page_no()
         return bytes(self.pdf.output())
 
@@ -872,9 +884,10 @@ class Renderer:
 
 def degrade(pdf_bytes: bytes, rng: random.Random) -> tuple[bytes, str]:
     """Rasterise a rendered PDF and make it look scanned, faxed or photographed; return an image-only PDF."""
-    dpi = rng.choice([150, 200, 200, 240])
-    pages = convert_from_bytes(pdf_bytes, dpi=dpi, grayscale=True)
     kind = rng.choices(["scan", "fax", "photo"], weights=[0.75, 0.12, 0.13])[0]
+    # a photo's canvas, perspective and lighting arrays are float copies of the page: 150 dpi keeps them small
+    dpi = 150 if kind == "photo" else rng.choice([150, 200, 200, 240])
+    pages = convert_from_bytes(pdf_bytes, dpi=dpi, grayscale=True)
     out: list[Image.Image] = []
     for page in pages:
         if kind == "scan":
@@ -895,7 +908,8 @@ def degrade(pdf_bytes: bytes, rng: random.Random) -> tuple[bytes, str]:
 # ------------------------------------------------------------------------------------- one invoice
 
 
-def render_variant(label: dict[str, Any], extras: Extras, k: int, seed: int, scan_share: float) -> tuple[bytes, Variant]:
+def render_variant(label: dict[str, Any], extras: Extras, k: int, seed: int,
+                   scan_share: float) -> tuple[bytes, Variant]:
     """The PDF bytes of variant `k` of one labelled e-invoice, and the variant's record."""
     rng = random.Random(f"{seed}:{label['id']}:{k}")
     variant = choose_variant(rng, k, label["fields"], scan_share)
