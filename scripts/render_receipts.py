@@ -192,7 +192,8 @@ def make_receipt(rng: random.Random, country: str, store: str | None = None) -> 
                                         m=rng.randint(1, 40), k=rng.randint(1, 12))
     rates = _rates(country)
     lines: list[Line] = []
-    count = rng.choice([2, 3, 4, 5, 6, 7, 8, 10, 12, 15])
+    restaurant = store == "us-restaurant"
+    count = rng.choice([1, 2, 2, 3, 4, 5, 6] if restaurant else [2, 3, 4, 5, 6, 7, 8, 10, 12, 15])
     for description, price, flags in rng.sample(GOODS[store], min(count, len(GOODS[store]))):
         rate = rates.get("5" if "5" in flags else "r" if "r" in flags else "", rates[""])
         unit = Decimal(price)
@@ -201,7 +202,7 @@ def make_receipt(rng: random.Random, country: str, store: str | None = None) -> 
             quantity = Decimal(rng.randint(150, 2400)) / 1000
             lines.append(Line(description, quantity, unit, money(unit * quantity), rate, "item", weight_unit))
         else:
-            quantity = Decimal(rng.choice([1, 1, 1, 1, 2, 2, 3, 4, 6]))
+            quantity = Decimal(rng.choice([1, 1, 1, 2, 2, 3] if restaurant else [1, 1, 1, 1, 2, 2, 3, 4, 6]))
             lines.append(Line(description, quantity, unit, money(unit * quantity), rate))
         if "p" in flags and country == "de":
             deposit = Decimal("0.08") if "Pils" in description else Decimal("0.25")
@@ -385,8 +386,8 @@ def us_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
                 rows.append(row(left=line.description, right=p.amount(line.amount)))
                 rows.append(row(left=f"  {p.quantity(line.quantity)} @ {p.amount(line.unit_price)}", size=0.9))
         else:
-            rows.append(row(left=(f"1 {line.description}" if restaurant else line.description),
-                            right=p.amount(line.amount)))
+            prefix = "1 " if restaurant and line.kind == "item" else ""
+            rows.append(row(left=prefix + line.description, right=p.amount(line.amount)))
     tax = r.tax_lines[0]
     rows.append(row(left=rng.choice(["Subtotal", "SUBTOTAL", "Sub Total"]), right=p.amount(r.subtotal), gap=0.4))
     rows.append(row(left=rng.choice([f"Sales Tax {p.quantity(tax.rate)}%", "Tax", f"TAX {p.quantity(tax.rate)} %",
@@ -464,9 +465,10 @@ def french_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
         if line.weight_unit:
             rows.append(row(left=line.description, right=f"{p.amount(line.amount)} € {code}"))
             rows.append(row(left=f"  {p.quantity(line.quantity)} kg x {p.amount(line.unit_price)} €/kg", size=0.9))
-        elif line.quantity != 1:
-            rows.append(row(left=f"{p.quantity(line.quantity)} x {p.amount(line.unit_price)}", size=0.9))
-            rows.append(row(left=line.description, right=f"{p.amount(line.amount)} € {code}"))
+        elif line.quantity != 1:  # the article, then its quantity row carrying the amount
+            rows.append(row(left=line.description))
+            rows.append(row(left=f"  {p.quantity(line.quantity)} x {p.amount(line.unit_price)} €",
+                            right=f"{p.amount(line.amount)} € {code}"))
         else:
             rows.append(row(left=line.description, right=f"{p.amount(line.amount)} € {code}"))
     rows.append(Row(rule="-"))
