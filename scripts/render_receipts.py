@@ -263,13 +263,20 @@ def _tax_codes(rng: random.Random, country: str, rates: list[Decimal]) -> dict[D
 
 
 class Printer:
-    """Formats amounts, dates and times the way one receipt prints them."""
+    """Formats amounts, dates and times the way one receipt prints them, on a roll `capacity` characters wide."""
 
-    def __init__(self, receipt: Receipt, rng: random.Random) -> None:
+    def __init__(self, receipt: Receipt, rng: random.Random, capacity: int) -> None:
         self.r = receipt
+        self.capacity = capacity
         self.locale = BABEL[receipt.country]
         self.date_pattern = rng.choice(DATE_PATTERNS[receipt.country])
         self.twelve_hour = receipt.country == "us" and rng.random() < 0.85
+
+    def pair(self, left: str, right: str) -> list[Row]:
+        """One row, or two when the left and right texts would run into each other on this roll."""
+        if len(left) + len(right) + 2 <= self.capacity:
+            return [row(left=left, right=right)]
+        return [row(left=left), row(right=right)]
 
     def amount(self, value: Decimal) -> str:
         return format_decimal(value, "#,##0.00", locale=self.locale).replace("\u202f", " ").replace("\xa0", " ")
@@ -288,8 +295,9 @@ class Printer:
         return f"{hour:02d}:{minute:02d}" + (f":{second:02d}" if seconds else "")
 
 
-def header_rows(r: Receipt, rng: random.Random, big: bool = True) -> list[Row]:
-    rows = [row(center=r.merchant, size=rng.choice([1.3, 1.5, 1.8]) if big else 1.0, bold=True)]
+def header_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
+    size = min(rng.choice([1.3, 1.5, 1.8]), p.capacity / (len(r.merchant) + 2))
+    rows = [row(center=r.merchant, size=max(1.0, size), bold=True)]
     if rng.random() < 0.3 and r.country == "de":
         rows.append(row(center=f"{r.merchant.title()} GmbH & Co. KG", size=0.85))
     rows += [row(center=line) for line in r.address]
@@ -305,7 +313,7 @@ def german_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
     """Supermarket and drugstore layouts: EUR column, tax-code letters, quantity rows above or below the item."""
     codes = {t.rate: t.code for t in r.tax_lines}
     style = rng.choice(["discount-a", "discount-b", "supermarket"] if r.store == "de-grocery" else ["drugstore"])
-    rows = header_rows(r, rng)
+    rows = header_rows(r, p, rng)
     if r.tax_id and rng.random() < 0.7:
         rows.append(row(center=f"USt-IdNr.: {r.tax_id}", size=0.85))
     rows.append(row(right="EUR", gap=0.6))
@@ -315,20 +323,21 @@ def german_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
             rows.append(row(left=f"  {line.description}", right=f"{p.amount(line.amount)} {code}"))
             continue
         if line.weight_unit:
-            rows.append(row(left=line.description, right=f"{p.amount(line.amount)} {code}"))
+            rows += p.pair(line.description, f"{p.amount(line.amount)} {code}")
             rows.append(row(left=f"  {p.quantity(line.quantity)} kg x {p.amount(line.unit_price)} EUR/kg", size=0.9))
             continue
         qty = f"{p.quantity(line.quantity)} x {p.amount(line.unit_price)}"
         if line.quantity == 1:
-            rows.append(row(left=line.description, right=f"{p.amount(line.amount)} {code}"))
+            rows += p.pair(line.description, f"{p.amount(line.amount)} {code}")
         elif style == "discount-a":  # quantity row above the article
             rows.append(row(left=f"  {qty}", size=0.9))
-            rows.append(row(left=line.description, right=f"{p.amount(line.amount)} {code}"))
-        elif style == "discount-b":
+            rows += p.pair(line.description, f"{p.amount(line.amount)} {code}")
+        elif style == "discount-b":  # quantity in a column: the article name is cut short to leave it room
+            line.description = line.description[:max(8, int(0.62 * p.capacity) - len(qty) - 2)].rstrip()
             rows.append(row(left=line.description, right=f"{p.amount(line.amount)} {code}",
                             extra=[Span(qty, 0.62, "right")]))
         else:
-            rows.append(row(left=line.description, right=f"{p.amount(line.amount)} {code}"))
+            rows += p.pair(line.description, f"{p.amount(line.amount)} {code}")
             rows.append(row(left=f"  {p.quantity(line.quantity)} Stk x {p.amount(line.unit_price)}", size=0.9))
     rows.append(Row(rule=rng.choice(["-", "="])))
     total_label = {"discount-a": "Summe", "discount-b": "zu zahlen", "supermarket": "SUMME EUR",
@@ -365,7 +374,7 @@ def german_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
 def us_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
     """US shop or restaurant receipt with a card slip: Subtotal, Sales Tax, Tip, Total."""
     restaurant = r.store == "us-restaurant"
-    rows = header_rows(r, rng)
+    rows = header_rows(r, p, rng)
     stamp = f"{p.date()} {p.time(rng.random() < 0.4)}"
     if restaurant:
         rows += [row(left=f"Server: {rng.choice(GENERATE.PEOPLE)}", right=f"Check #{r.number}", gap=0.5),
@@ -377,17 +386,17 @@ def us_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
     rows.append(Row(rule=rng.choice(["-", "="])))
     for line in r.lines:
         if line.weight_unit:
-            rows.append(row(left=line.description, right=f"{p.amount(line.amount)} {rng.choice(['N', 'F', ''])}"))
+            rows += p.pair(line.description, f"{p.amount(line.amount)} {rng.choice(['N', 'F', ''])}")
             rows.append(row(left=f"  {p.quantity(line.quantity)} lb @ {p.amount(line.unit_price)} /lb", size=0.9))
         elif line.quantity != 1:
             if restaurant:
-                rows.append(row(left=f"{p.quantity(line.quantity)} {line.description}", right=p.amount(line.amount)))
+                rows += p.pair(f"{p.quantity(line.quantity)} {line.description}", p.amount(line.amount))
             else:
-                rows.append(row(left=line.description, right=p.amount(line.amount)))
+                rows += p.pair(line.description, p.amount(line.amount))
                 rows.append(row(left=f"  {p.quantity(line.quantity)} @ {p.amount(line.unit_price)}", size=0.9))
         else:
             prefix = "1 " if restaurant and line.kind == "item" else ""
-            rows.append(row(left=prefix + line.description, right=p.amount(line.amount)))
+            rows += p.pair(prefix + line.description, p.amount(line.amount))
     tax = r.tax_lines[0]
     rows.append(row(left=rng.choice(["Subtotal", "SUBTOTAL", "Sub Total"]), right=p.amount(r.subtotal), gap=0.4))
     rows.append(row(left=rng.choice([f"Sales Tax {p.quantity(tax.rate)}%", "Tax", f"TAX {p.quantity(tax.rate)} %",
@@ -415,22 +424,22 @@ def us_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
 def uk_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
     """UK VAT receipt: £ amounts, VAT code per row, a VAT summary with rate, net, VAT and gross."""
     codes = {t.rate: t.code for t in r.tax_lines}
-    rows = header_rows(r, rng)
+    rows = header_rows(r, p, rng)
     if r.tax_id:
         rows.append(row(center=f"VAT Reg No. {r.tax_id}", size=0.9))
     rows.append(Row(rule="-", gap=0.3))
     for line in r.lines:
         code = codes[line.rate]
         if line.weight_unit:
-            rows.append(row(left=line.description, right=f"£{p.amount(line.amount)} {code}"))
+            rows += p.pair(line.description, f"£{p.amount(line.amount)} {code}")
             rows.append(row(left=f"  {p.quantity(line.quantity)} kg @ £{p.amount(line.unit_price)}/kg", size=0.9))
         elif line.kind == "discount":
-            rows.append(row(left=line.description, right=f"-£{p.amount(-line.amount)}"))
+            rows += p.pair(line.description, f"-£{p.amount(-line.amount)}")
         elif line.quantity != 1:
             rows.append(row(left=f"{p.quantity(line.quantity)} @ £{p.amount(line.unit_price)}", size=0.9))
-            rows.append(row(left=line.description, right=f"£{p.amount(line.amount)} {code}"))
+            rows += p.pair(line.description, f"£{p.amount(line.amount)} {code}")
         else:
-            rows.append(row(left=line.description, right=f"£{p.amount(line.amount)} {code}"))
+            rows += p.pair(line.description, f"£{p.amount(line.amount)} {code}")
     if r.subtotal is not None:
         rows.append(row(left="SUBTOTAL", right=f"£{p.amount(r.subtotal)}", gap=0.3))
     rows.append(row(left=rng.choice(["TOTAL", "BALANCE DUE", "Total to pay"]), right=f"£{p.amount(r.total)}",
@@ -455,7 +464,7 @@ def uk_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
 def french_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
     """French ticket: prices TTC, TVA code per row, Total HT / TVA / Total TTC and a TVA table."""
     codes = {t.rate: t.code for t in r.tax_lines}
-    rows = header_rows(r, rng)
+    rows = header_rows(r, p, rng)
     if r.tax_id:
         rows.append(row(center=f"SIRET {_digits(rng, 14)}" if rng.random() < 0.5 else f"N° TVA {r.tax_id}",
                         size=0.85))
@@ -463,14 +472,14 @@ def french_rows(r: Receipt, p: Printer, rng: random.Random) -> list[Row]:
     for line in r.lines:
         code = codes[line.rate]
         if line.weight_unit:
-            rows.append(row(left=line.description, right=f"{p.amount(line.amount)} € {code}"))
+            rows += p.pair(line.description, f"{p.amount(line.amount)} € {code}")
             rows.append(row(left=f"  {p.quantity(line.quantity)} kg x {p.amount(line.unit_price)} €/kg", size=0.9))
         elif line.quantity != 1:  # the article, then its quantity row carrying the amount
             rows.append(row(left=line.description))
             rows.append(row(left=f"  {p.quantity(line.quantity)} x {p.amount(line.unit_price)} €",
                             right=f"{p.amount(line.amount)} € {code}"))
         else:
-            rows.append(row(left=line.description, right=f"{p.amount(line.amount)} € {code}"))
+            rows += p.pair(line.description, f"{p.amount(line.amount)} € {code}")
     rows.append(Row(rule="-"))
     if r.subtotal is not None:
         rows.append(row(left="SOUS-TOTAL", right=p.amount(r.subtotal)))
@@ -502,13 +511,13 @@ LAYOUTS: dict[str, Callable[[Receipt, Printer, random.Random], list[Row]]] = {
 
 def receipt_sheet(r: Receipt, rng: random.Random) -> Sheet:
     """Lay out the receipt on a till roll and record what it printed for the date and total."""
-    p = Printer(r, rng)
+    family = rng.choice(GENERATE.RECEIPT_FAMILIES)
+    paper, margin, font_pt = rng.choice([80.0, 80.0, 72.0]), rng.uniform(3.0, 5.0), rng.choice([7.5, 8.0, 8.5])
+    char_mm = font_pt * GENERATE.PT_MM * GENERATE.pil_font(family, False, 100).getlength("0") / 100
+    p = Printer(r, rng, int((paper - 2 * margin) / char_mm))
     rows = LAYOUTS[r.country](r, p, rng)
     r.printed.update({"date": p.date(), "total": p.amount(r.total)})
-    family = rng.choice(GENERATE.RECEIPT_FAMILIES)
-    paper = rng.choice([80.0, 80.0, 72.0])
-    return Sheet(paper, rng.uniform(3.0, 5.0), rng.choice([7.5, 8.0, 8.5]), family, rows, top_mm=rng.uniform(4, 10),
-                 line_factor=rng.uniform(1.25, 1.5))
+    return Sheet(paper, margin, font_pt, family, rows, top_mm=rng.uniform(4, 10), line_factor=rng.uniform(1.25, 1.5))
 
 
 def expected(r: Receipt) -> dict[str, object]:
