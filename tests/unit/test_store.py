@@ -99,7 +99,7 @@ def test_version_1_database_is_migrated_in_place(tmp_path):
         assert [m.account_code for m in store.mappings()] == ["4650"]
     finally:
         store.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
 
 
 def test_mappings_are_remembered_replaced_deleted_and_audited(tmp_path):
