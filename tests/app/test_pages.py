@@ -117,7 +117,7 @@ def test_mappings_are_saved_and_remembered(store: Store, app) -> None:
     assert keys == ["receipt", "invoice", "*", "ACME SDN BHD"]
     at.session_state["mappings-editor"] = {"edited_rows": {3: {"Account code": "6300"}}, "added_rows": [],
                                            "deleted_rows": []}
-    at.button[0].click().run()
+    at.button(key="save-mappings").click().run()
     assert [(m.kind, m.key, m.account_code) for m in store.mappings()] == [("merchant", "ACME SDN BHD", "6300")]
     assert "1 mapping changed" in _texts(at, "success")
 
@@ -126,9 +126,9 @@ def test_learned_merchant_names_are_shown_and_can_be_forgotten(store: Store, app
     add(store, "a.jpg", receipt())
     store.learn_name(["phone:0355423228"], "GARDENIA BAKERIES (KL) SDN BHD", "ann")
     at = app("mappings").run()
-    learned = at.dataframe[1].value
+    learned = at.dataframe[2].value
     assert list(learned["Merchant name"]) == ["GARDENIA BAKERIES (KL) SDN BHD"]
-    at.button[1].click().run()
+    at.button(key="forget").click().run()
     assert store.learned_names() == []
     assert "Forgot the name learned under phone:0355423228." in _texts(at, "success")
 
