@@ -183,7 +183,7 @@ def test_line_items_can_be_added_edited_and_removed_and_the_warning_clears(store
     assert "line items add up to 121\\.20" in _texts(at)
     at.session_state[f"line-items-editor-{document_id}-1"] = {
         "edited_rows": {0: {"Amount": "1,20"}}, "deleted_rows": [1],
-        "added_rows": [{"Description": "Milch", "Quantity": "2", "Unit price": "0,90", "Amount": "1,80"}]}
+        "added_rows": [{"Description": "Milch", "Qty": "2", "Price": "0,90", "Amount": "1,80"}]}
     at.button(key=f"save-line-items-{document_id}").click().run()
     stored = store.get(document_id)
     assert [(item.description, item.amount) for item in stored.current.line_items] == [

@@ -25,8 +25,8 @@ FILTERS = {"needs_review": "Needs review", "all": "All", "approved": "Approved",
            "failed": "Could not be read"}
 SHORTCUTS = {"approve": "Ctrl+Enter", "next": "Alt+N", "reject": "Alt+X", "bulk_approve": "Alt+A"}
 TAX_COLUMNS = {"Rate %": "rate", "Base": "base", "Tax": "amount"}
-ITEM_COLUMNS = {"Description": "description", "Quantity": "quantity", "Unit price": "unit_price",
-                "Amount": "amount", "Tax rate %": "tax_rate"}
+ITEM_COLUMNS = {"Description": "description", "Qty": "quantity", "Price": "unit_price", "Amount": "amount",
+                "Tax %": "tax_rate"}
 
 settings = resources.settings()
 store = resources.store()
@@ -260,7 +260,7 @@ def _rows_editor(stored: StoredDocument, kind: str, columns: dict[str, str], row
         edited = st.data_editor(frame, key=f"{kind}-editor-{stored.id}-{stored.version}", hide_index=True,
                                 num_rows="dynamic", width="stretch", placeholder="",
                                 column_config={label: st.column_config.TextColumn(
-                                    label, width="large" if name == "description" else "small")
+                                    label, width=150 if name == "description" else 62)
                                     for label, name in columns.items()})
         saved = st.form_submit_button(f"Save {kind.replace('-', ' ')}", key=f"save-{kind}-{stored.id}",
                                       icon=":material/save:")
