@@ -146,10 +146,11 @@ def test_upload_review_correct_approve_export(start_app: Callable[[], App], brow
         expect(page.locator("[data-testid=stImage] img").first).to_be_visible()
         expect(page.get_by_text("Tax per rate")).to_be_visible()
         expect(page.get_by_text("Line items", exact=True)).to_be_visible()
-        page.get_by_text("Line items", exact=True).scroll_into_view_if_needed()
+        # Tall enough to show the page, the fields, tax per rate and line items in one picture.
+        page.set_viewport_size({"width": 1600, "height": 2500})
         _settle(page)
-        page.evaluate("window.scrollTo(0, 0)")
         _shot(page, "review")
+        page.set_viewport_size({"width": 1600, "height": 1800})
 
         # Keyboard only from the field on: Enter saves the form, Ctrl+Enter saves and approves.
         total.click()
@@ -167,7 +168,10 @@ def test_upload_review_correct_approve_export(start_app: Callable[[], App], brow
         page.wait_for_timeout(2000)
         _shot(page, "dashboard")
 
+        Store(app.db).set_mapping("category", "*", "e2e", account_code="4900", tax_code="Tax on Purchases",
+                                  contra_account="1600")
         page.get_by_role("link", name="Export").click()
+        expect(page.get_by_role("button", name="Download Xero bills CSV (1)")).to_be_enabled()
         button = page.get_by_role("button", name="Download Excel workbook")
         expect(button).to_be_enabled()
         _shot(page, "export")

@@ -108,8 +108,9 @@ else:
 excel_column, csv_column = st.columns(2, gap="large")
 with excel_column:
     st.subheader("Excel workbook", anchor=False)
-    st.caption("Documents, Invoices, Line items and Issues sheets; per-field confidence with low values shaded;"
-               " dates as dates and amounts as numbers; duplicates linked.")
+    st.caption("Documents, Invoices, Line items, Issues and Corrections sheets; per-field confidence with low"
+               " values shaded, corrected values marked with who changed them; dates as dates and amounts as"
+               " numbers; duplicates linked.")
     duplicates = find_duplicates(store.list())
     workbook, records = io.BytesIO(), io.BytesIO()
     if documents:
