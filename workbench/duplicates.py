@@ -209,11 +209,16 @@ def find_duplicates(documents: list[StoredDocument],
             distance = (one_hash ^ other_hash).bit_count()
             if distance <= max_distance:
                 link([one, other], "same_image", f"near-identical page image ({distance} of 64 bits differ)")
-    pages = [(stored.id, content) for stored in documents if (content := PageContent.of(stored)) is not None]
-    for index, (one, one_content) in enumerate(pages):
-        for other, other_content in pages[index + 1:]:
-            if other not in found[one] and (reason := same_page(one_content, other_content)) is not None:
-                link([one, other], "same_page", reason)
+    # Only pages sharing an amount can be the same page: pairs come from an index of amounts, not all pairs.
+    pages = {stored.id: content for stored in documents if (content := PageContent.of(stored)) is not None}
+    by_amount: dict[Decimal, list[int]] = defaultdict(list)
+    for document_id, content in pages.items():
+        for amount in content.amounts:
+            by_amount[amount].append(document_id)
+    pairs = {(one, other) for ids in by_amount.values() for i, one in enumerate(ids) for other in ids[i + 1:]}
+    for one, other in sorted(pairs):
+        if other not in found[one] and (reason := same_page(pages[one], pages[other])) is not None:
+            link([one, other], "same_page", reason)
     return {document_id: list(others.values()) for document_id, others in found.items() if others}
 
 

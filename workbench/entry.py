@@ -93,7 +93,7 @@ def _example_date(locale: str) -> str:
 
 
 def read_amount(text: str, locales: list[str], label: str) -> Decimal:
-    """`text` as an amount, in the first of `locales` that reads it strictly; InvalidValueError says how to write one."""
+    """`text` as an amount, in the first of `locales` that reads it strictly; else InvalidValueError says how."""
     compact = text.strip().replace(" ", "").replace("\u00a0", "")
     for name in locales:
         try:

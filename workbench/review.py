@@ -8,18 +8,11 @@ from pydantic import BaseModel, ValidationError
 
 from schemas import Extracted, Invoice, Issue, LineItem, Party, Receipt, TaxLine
 from workbench.duplicates import document_date, document_number, document_total, supplier_name
-from workbench.entry import FALLBACK_LOCALE, InvalidValueError, document_locales, explain, read_amount, read_typed
-from workbench.entry import value_kind
+from workbench.entry import (FALLBACK_LOCALE, InvalidValueError, document_locales, explain, read_amount, read_typed,
+                             value_kind)
 from workbench.extract.memory import merchant_keys
 from workbench.store import Status, Store, StoredDocument
 from workbench.validate import validate
-
-AUTO_APPROVE_POLICIES = ("off", "xml", "confident")
-
-__all__ = [
-    "AUTO_APPROVE_POLICIES", "ApprovalError", "InvalidValueError", "auto_approval", "change_doc_type", "correct",
-    "field_value", "missing_for_approval", "rejection_reason", "set_line_items", "set_status", "set_tax_lines",
-]
 
 
 class ApprovalError(InvalidValueError):

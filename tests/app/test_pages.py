@@ -72,6 +72,17 @@ def test_re_uploading_a_file_says_already_imported(store: Store, app) -> None:
     assert "0 of 1 read; 1 already imported" in "\n".join(caption.value for caption in again.caption)
 
 
+def test_a_second_scan_of_the_same_page_is_flagged_at_upload(store: Store, app) -> None:
+    other = io.BytesIO()
+    Image.new("RGB", (320, 400), "white").save(other, "PNG")
+    at = app("upload").run()
+    at.sidebar.selectbox[0].set_value("fake-app")
+    at.file_uploader[0].set_value([("scan.png", _png(), "image/png"), ("scan-2.png", other.getvalue(), "image/png")])
+    at.run()
+    warnings = _texts(at, "warning")
+    assert "scan\\-2\\.png** (document #2) looks like document #1" in warnings
+
+
 def test_upload_warns_before_a_local_vlm_runs_on_a_cpu(store: Store, app, monkeypatch) -> None:
     monkeypatch.setattr("workbench.ui.resources.has_accelerator", lambda: False)
     at = app("upload").run()

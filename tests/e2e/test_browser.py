@@ -301,7 +301,8 @@ def _seed_scan(store: Store) -> None:
     document = Receipt(
         merchant_name=Extracted(value="FLATBED GMBH", confidence=0.98, origin="ocr"),
         date=Extracted(value="2024-09-01", confidence=0.97, origin="ocr"),
-        total=Extracted(value="12.00", confidence=0.97, origin="ocr", source=Source(page=1, bbox=(2150, 3000, 2400, 3060))),
+        total=Extracted(value="12.00", confidence=0.97, origin="ocr",
+                        source=Source(page=1, bbox=(2150, 3000, 2400, 3060))),
         currency=Extracted(value="EUR", confidence=0.95, origin="ocr"),
     )
     store.add(DocumentResult(file="flatbed.jpg", doc_type="receipt", engine="ocr", pages=1, document=document,

@@ -93,6 +93,7 @@ def test_a_rate_without_a_tax_code_leaves_only_its_document_out(store):
 
 
 def test_quickbooks_bills(store):
+    store.set_mapping("rate", "quickbooks:19", "ann", account_code=None, tax_code="19.0% ECG")
     data = _write("quickbooks", store)
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert list(rows[0]) == QUICKBOOKS_COLUMNS
@@ -102,6 +103,10 @@ def test_quickbooks_bills(store):
         ("Müller GmbH", "RE-1", "03/01/2024", "03/31/2024", "4655", "100.00", "7.00"),
         ("ACME SDN BHD", "WB-2", "12/25/2024", "12/25/2024", "4900", "1153.74", "80.76"),
     ]
+    # A rate with no QuickBooks code stays empty rather than taking the merchant's code meant for another rate.
+    assert [r["TaxCode"] for r in rows] == ["19.0% ECG", "", "Tax on Purchases"]
+    assert [r["Description"] for r in rows] == ["Müller GmbH RE-1 (19 %)", "Müller GmbH RE-1 (7 %)",
+                                                "ACME SDN BHD WB-2"]
 
 
 def _datev(data: bytes) -> tuple[list[str], list[str], list[list[str]]]:

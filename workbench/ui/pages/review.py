@@ -1,4 +1,4 @@
-"""Review page: the open document's page image beside its fields, tax lines and items to correct and decide; the grid."""
+"""Review page: the open document's page beside its fields, tax lines and items to correct and decide; the grid."""
 
 from decimal import Decimal
 from typing import Any
