@@ -234,6 +234,7 @@ def _export(args: argparse.Namespace) -> int:
             # Written whole or not at all: a layout that refuses the batch leaves no half file behind.
             buffer = io.BytesIO()
             report = write_csv(preset, to_book, buffer, AccountMap.from_store(store))
+            report.refuse_empty()
             _write_file(Path(target), buffer.getvalue())
             record_booking_export(store, report, preset, str(target), settings.user, export_id)
             for entry in report.left_out:

@@ -106,8 +106,13 @@ def test_export_offers_the_approved_documents_and_records_the_export(store: Stor
 def test_csv_export_without_account_codes_says_what_is_missing(store: Store, app) -> None:
     add(store, "a.jpg", receipt(), status="approved")
     at = app("export").run()
-    assert "a\\.jpg" in _texts(at, "error")
+    shown = _texts(at, "warning").replace("\\", "")
+    assert "Left out: a.jpg (document 1, supplier 'ACME SDN BHD'): no account code or tax code" in shown
     assert _download(at, "download-csv").proto.disabled
+    # Outside st.navigation (AppTest runs one page) the switch to the Review page reports the page it looked for.
+    at.button(key="open-1").click().run()
+    assert at.session_state["selected_document"] == 1
+    assert "review.py" in at.exception[0].message
 
 
 def test_csv_export_uses_the_mapped_accounts(store: Store, app) -> None:

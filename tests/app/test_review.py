@@ -273,12 +273,12 @@ def test_document_type_can_be_changed_in_review(store: Store, app) -> None:
     assert _grid(at).iloc[0]["Type"] == "receipt"
 
 
-def test_grid_shows_the_exported_state_and_a_link_opens_a_document(store: Store, app) -> None:
+def test_grid_shows_the_exported_state_and_the_export_page_opens_a_document(store: Store, app) -> None:
     add(store, "a.jpg", receipt())
     second = add(store, "b.jpg", receipt(merchant="B", total="1.00"))
     store.mark_exported([second], "EXP-20240101-0000-abcdef", "x.csv", "csv:xero", "tester")
     at = app("review")
-    at.query_params["document"] = str(second)
+    at.session_state["selected_document"] = second  # what the Export page's "Open #2" button sets
     at.run()
     assert at.selectbox(key="selected_document").value == second
     assert "booked by export EXP\\-20240101\\-0000\\-abcdef" in at.caption[0].value

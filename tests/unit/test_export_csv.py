@@ -56,9 +56,10 @@ def store(tmp_path):
 
 
 def _write(preset: str, store: Store, documents=None) -> bytes:
+    """The layout's bytes; like the CLI, an ExportError when every document was left out."""
     buffer = io.BytesIO()
     write_csv(preset, store.list() if documents is None else documents, buffer, AccountMap.from_store(store),
-              ExportOptions(created=CREATED, datev_consultant=29098, datev_client=55003))
+              ExportOptions(created=CREATED, datev_consultant=29098, datev_client=55003)).refuse_empty()
     return buffer.getvalue()
 
 

@@ -103,6 +103,11 @@ class CsvReport:
     written: list[StoredDocument]
     left_out: list[LeftOut]
 
+    def refuse_empty(self) -> None:
+        """ExportError naming every document when all were left out (a file of headers only helps nobody)."""
+        if self.left_out and not self.written:
+            raise ExportError("cannot export: " + "; ".join(entry.reason for entry in self.left_out))
+
 
 def _bookings(stored: StoredDocument, account: Account) -> list[Booking]:
     """The lines of one document: one per tax rate when its tax lines add up to the total, else one."""
@@ -281,16 +286,14 @@ def write_csv(preset: Preset, documents: list[StoredDocument], buffer: IO[bytes]
     """Write the documents in a bookkeeping layout to a binary buffer (Xero, QuickBooks: UTF-8 with BOM,
     comma; DATEV: Windows-1252, semicolon, decimal comma, EXTF header), one line per tax rate.
 
-    A document lacking a field, account or tax code the layout needs is left out and listed in the report;
-    ExportError when every document is left out (naming each), or the batch itself cannot be written (DATEV:
-    documents of two years, tax keys or accounts that are not numbers).
+    A document lacking a field, account or tax code the layout needs is left out and listed in the report
+    (`CsvReport.refuse_empty` says when nothing could be written); ExportError when the batch itself cannot be
+    written (DATEV: documents of two years, tax keys or accounts that are not numbers).
     """
     options = options or ExportOptions()
     if preset not in PRESETS:
         raise ExportError(f"unknown export layout {preset!r}; choose one of: {', '.join(PRESETS)}")
     lines, left_out = bookings(preset, documents, mapping, **_NEEDS[preset])
-    if documents and not lines:
-        raise ExportError("cannot export: " + "; ".join(entry.reason for entry in left_out))
     if preset == "xero":
         buffer.write(_write_xero(lines, options).encode("utf-8-sig"))
     elif preset == "quickbooks":

@@ -226,6 +226,7 @@ def matching(documents: list[StoredDocument], frame: pd.DataFrame, query: str) -
     if not words:
         return documents
     texts = frame.drop(columns=["Select", "version"]).astype("string").fillna("").agg(" ".join, axis=1)
+    texts = texts.str.replace("_", " ")
     keep = {int(document_id) for document_id, text in zip(frame["ID"], texts, strict=True)
             if all(word in text.casefold() for word in words)}
     return [stored for stored in documents if stored.id in keep]

@@ -147,6 +147,9 @@ with csv_column:
     if problem:
         st.error(plain(problem), icon=":material/account_balance:")
         st.caption("Set account codes on the Mappings page, or correct the documents on the Review page.")
+    if report.left_out:
+        st.caption("Left out of this file (the others are written): set account and tax codes on the Mappings"
+                   " page, or open the document to correct it.")
     for entry in report.left_out:
         reason, link = st.columns([4, 1], vertical_alignment="center")
         reason.warning(f"Left out: {plain(entry.reason)}", icon=":material/playlist_remove:")

@@ -25,6 +25,7 @@ FILTERS = {"needs_review": "Needs review", "all": "All", "approved": "Approved",
            "failed": "Could not be read"}
 SHORTCUTS = {"approve": "Ctrl+Enter", "next": "Alt+N", "reject": "Alt+X", "bulk_approve": "Alt+A"}
 TAX_COLUMNS = {"Rate %": "rate", "Base": "base", "Tax": "amount"}
+PLAIN_NUMBERS = ("rate", "tax_rate", "quantity")
 ITEM_COLUMNS = {"Description": "description", "Qty": "quantity", "Price": "unit_price", "Amount": "amount",
                 "Tax %": "tax_rate"}
 
@@ -246,15 +247,16 @@ def _field_form(stored: StoredDocument, views: list[FieldView]) -> None:
                                  args=(stored.id, stored.version, paths, True))
 
 
-def _text(value: object) -> str | None:
+def _text(value: object, name: str) -> str | None:
     if value is None:
         return None
-    return f"{value.normalize():f}" if isinstance(value, Decimal) and value == value.to_integral() else str(value)
+    # Rates and quantities read as written (19, not 19.000); amounts keep their cents.
+    return f"{value.normalize():f}" if isinstance(value, Decimal) and name in PLAIN_NUMBERS else str(value)
 
 
 def _rows_editor(stored: StoredDocument, kind: str, columns: dict[str, str], rows: list[Any]) -> pd.DataFrame | None:
     """An editable table of rows (add, remove, edit) in a form; the edited table when its Save was pressed."""
-    frame = pd.DataFrame([{label: _text(getattr(row, name)) for label, name in columns.items()} for row in rows],
+    frame = pd.DataFrame([{label: _text(getattr(row, name), name) for label, name in columns.items()} for row in rows],
                          columns=list(columns)).astype("string")
     with st.form(f"{kind}-{stored.id}-{stored.version}", border=False):
         edited = st.data_editor(frame, key=f"{kind}-editor-{stored.id}-{stored.version}", hide_index=True,
@@ -384,12 +386,6 @@ duplicate_text = {document_id: [f"Possible duplicate of #{d.other_id}: {plain(d.
 counts = {status: sum(stored.status == status for stored in documents) for status in STATUS_LABELS}
 
 ids = [stored.id for stored in documents]
-linked = st.query_params.get("document")
-if linked is not None:
-    # A link from another page (the Export page's list of left-out documents) opens that document once.
-    del st.query_params["document"]
-    if linked.isdigit() and int(linked) in ids:
-        state.select_document(int(linked))
 if state.selected_document() not in ids:
     state.select_document(next_needing_review(documents, None) or ids[0])
 by_id = {stored.id: stored for stored in documents}
