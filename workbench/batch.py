@@ -18,12 +18,13 @@ from typing import Literal
 
 from schemas import DocumentResult, Receipt, SourceDocument
 from workbench.config import Settings
-from workbench.duplicates import image_hash
+from workbench.duplicates import crop_hash, image_hash
 from workbench.engines import Engine, create_engine, preload_engine
 from workbench.errors import WorkbenchError
 from workbench.extract.memory import MerchantFact, apply_memory
 from workbench.ingest import SUPPORTED_SUFFIXES, content_hash, iter_files
 from workbench.pipeline import DocTypeChoice, process_bytes, process_path
+from workbench.review import auto_approval
 from workbench.store import PageImage, Store
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class _Read:
     result: DocumentResult
     pages: list[PageImage]
     phash: str | None
+    crop_hash: str | None = None
 
 
 def encode_pages(source: SourceDocument) -> list[PageImage]:
@@ -93,10 +95,10 @@ def encode_pages(source: SourceDocument) -> list[PageImage]:
 
 
 def _packed(result: DocumentResult, source: SourceDocument | None) -> _Read:
-    if source is None:
+    if source is None or not source.pages:
         return _Read(result, [], None)
-    phash = image_hash(source.pages[0].image) if source.pages else None
-    return _Read(result, encode_pages(source), phash)
+    first = source.pages[0].image
+    return _Read(result, encode_pages(source), image_hash(first), crop_hash(first))
 
 
 def _unexpected(label: str, engine_name: str, error: Exception) -> DocumentResult:
@@ -149,8 +151,8 @@ def _init_worker(engine_name: str, settings: Settings) -> None:
         _worker_failure = EngineUnavailableError(error.user_message, error.exit_code)
 
 
-_Sent = tuple[str, list[PageImage], str | None]
-"""A read as it crosses processes: the result as JSON (generic pydantic models do not pickle), pages, phash."""
+_Sent = tuple[str, list[PageImage], str | None, str | None]
+"""A read as it crosses processes: the result as JSON (generic pydantic models do not pickle), pages, hashes."""
 
 
 def _worker_read(path: Path, label: str, doc_type: DocTypeChoice) -> _Sent:
@@ -159,12 +161,12 @@ def _worker_read(path: Path, label: str, doc_type: DocTypeChoice) -> _Sent:
     if _worker_engine is None or _worker_settings is None:
         raise RuntimeError("the worker process was not initialised with an engine")
     read = _read_path(path, label, _worker_engine, _worker_settings, doc_type)
-    return read.result.model_dump_json(), read.pages, read.phash
+    return read.result.model_dump_json(), read.pages, read.phash, read.crop_hash
 
 
 def _received(sent: _Sent) -> _Read:
-    result_json, pages, phash = sent
-    return _Read(DocumentResult.model_validate_json(result_json), pages, phash)
+    result_json, pages, phash, cropped = sent
+    return _Read(DocumentResult.model_validate_json(result_json), pages, phash, cropped)
 
 
 def _file_hash(path: Path) -> str:
@@ -203,7 +205,7 @@ class _Importer:
 
     def store_read(self, read: _Read, digest: str) -> None:
         result = recall_names(read.result.model_copy(update={"content_hash": digest}), self.store)
-        document_id = self.store.add(result, read.pages, self.settings.user, phash=read.phash)
+        document_id = store_result(self.store, result, read, self.settings)
         self.done += 1
         if result.error is not None:
             self.report.failed += 1
@@ -362,7 +364,15 @@ def import_bytes(data: bytes, name: str, store: Store, engine: Engine, settings:
     except Exception as error:
         read = _Read(_unexpected(name, engine.name, error), [], None)
     result = recall_names(read.result.model_copy(update={"content_hash": digest}), store)
-    return store.add(result, read.pages, settings.user, phash=read.phash), result
+    return store_result(store, result, read, settings), result
+
+
+def store_result(store: Store, result: DocumentResult, read: _Read, settings: Settings) -> int:
+    """Store one read document, approved at once when the `WORKBENCH_AUTO_APPROVE` policy says so."""
+    approve = result.error is None and auto_approval(result.document, result.engine, result.issues,
+                                                     settings.auto_approve, settings.review_threshold)
+    return store.add(result, read.pages, settings.user, status="approved" if approve else None, phash=read.phash,
+                     crop_hash=read.crop_hash, approved_by_policy=settings.auto_approve if approve else None)
 
 
 def recall_names(result: DocumentResult, store: Store) -> DocumentResult:

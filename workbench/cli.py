@@ -1,12 +1,14 @@
 """The `workbench` command: extract (JSON Lines), import a folder, export, evaluate, account mappings."""
 
 import argparse
+import datetime as dt
 import io
 import json
 import logging
 import os
 import sys
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +27,23 @@ def _count(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is not 0 or more")
+    return value
+
+
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _rate(text: str) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tax rate in percent (such as 19 or 5.5)")
     return value
 
 
@@ -52,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--audit", type=Path, metavar="OUT.csv", help="the whole audit trail as CSV")
     export.add_argument("--status", action="append", choices=STATUS_CHOICES,
                         help="documents with this status (may be repeated; default: approved)")
+    export.add_argument("--from", dest="start", type=_day, metavar="YYYY-MM-DD",
+                        help="only documents dated on or after this day")
+    export.add_argument("--to", dest="end", type=_day, metavar="YYYY-MM-DD",
+                        help="only documents dated on or before this day")
+    export.add_argument("--include-exported", action="store_true",
+                        help="--csv: write documents an earlier bookkeeping export wrote too (booked twice)")
 
     evaluate = commands.add_parser("eval", help="score an engine on a labelled folder (SROIE or ZUGFeRD layout)")
     evaluate.add_argument("folder", type=Path)
@@ -62,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     target = mapping.add_mutually_exclusive_group()
     target.add_argument("--merchant", help="a merchant or supplier name")
     target.add_argument("--category", help="a document type (receipt, invoice) or * for every document")
+    target.add_argument("--rate", type=_rate, metavar="PERCENT",
+                        help="a tax rate in percent (19, 7, 5.5): its --tax-code in the --layout")
+    mapping.add_argument("--layout", choices=("xero", "quickbooks", "datev"),
+                         help="with --rate: the bookkeeping layout the tax code is for")
     mapping.add_argument("--account", help="expense account code")
     mapping.add_argument("--tax-code", help="tax code (Xero tax type, QuickBooks tax code, DATEV BU-Schlüssel)")
     mapping.add_argument("--contra", help="contra account (creditor or cash account; DATEV Gegenkonto)")
@@ -176,33 +205,47 @@ def _write_file(target: Path, data: bytes) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     from workbench.duplicates import find_duplicates
-    from workbench.export import (AccountMap, record_export, write_audit_csv, write_csv, write_json,
-                                  write_workbook)
+    from workbench.export import (AccountMap, new_export_id, not_yet_booked, record_booking_export, record_export,
+                                  write_audit_csv, write_csv, write_json, write_workbook)
+    from workbench.periods import Period, in_period
     from workbench.store import STATUSES, Store
 
     if args.xlsx is None and not args.csv and args.json is None and args.audit is None:
         raise ConfigError("say what to write: --xlsx OUT.xlsx, --csv LAYOUT OUT.csv, --json OUT.json"
                           " and/or --audit OUT.csv")
+    if args.start and args.end and args.start > args.end:
+        raise ConfigError(f"--from {args.start} is after --to {args.end}; give the earlier day first")
     statuses = tuple(args.status or ["approved"])
     chosen = None if "all" in statuses else tuple(s for s in STATUSES if s in statuses)
+    period = Period(args.start, args.end)
     settings = _settings()
     store = Store(settings.db)
     try:
         everything = store.list()
-        documents = [d for d in everything if chosen is None or d.status in chosen]
+        documents = in_period([d for d in everything if chosen is None or d.status in chosen], period)
         if not documents:
-            log.warning("no documents with status %s in %s", " or ".join(statuses), settings.db)
+            log.warning("no documents with status %s dated %s in %s", " or ".join(statuses), period.label(),
+                        settings.db)
         duplicates = find_duplicates(everything)
+        # One export id for the whole run: every layout of it books the same documents.
+        export_id = new_export_id()
+        to_book = not_yet_booked(documents, args.include_exported)
         for preset, target in args.csv:
-            # Written whole or not at all: a layout that refuses a document leaves no half file behind.
+            # Written whole or not at all: a layout that refuses the batch leaves no half file behind.
             buffer = io.BytesIO()
-            write_csv(preset, documents, buffer, AccountMap.from_store(store))
+            report = write_csv(preset, to_book, buffer, AccountMap.from_store(store))
+            report.refuse_empty()
             _write_file(Path(target), buffer.getvalue())
-            record_export(store, documents, f"csv:{preset}", str(target), settings.user)
-            print(f"wrote {len(documents)} documents to {target} ({preset})")
+            record_booking_export(store, report, preset, str(target), settings.user, export_id)
+            for entry in report.left_out:
+                print(f"left out: {entry.reason}", file=sys.stderr)
+            skipped = len(documents) - len(to_book)
+            already = (f"; {skipped} already exported left out (--include-exported writes them again)"
+                       if skipped else "")
+            print(f"wrote {len(report.written)} documents to {target} ({preset}, export {export_id}){already}")
         if args.xlsx is not None:
             buffer = io.BytesIO()
-            write_workbook(documents, buffer, settings.review_threshold, duplicates)
+            write_workbook(documents, buffer, settings.review_threshold, duplicates, store.audit())
             _write_file(args.xlsx, buffer.getvalue())
             record_export(store, documents, "xlsx", str(args.xlsx), settings.user)
             print(f"wrote {len(documents)} documents to {args.xlsx}")
@@ -236,12 +279,19 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _mapping(args: argparse.Namespace) -> int:
+    from workbench.export import rate_key
     from workbench.store import Store
 
     settings = _settings()
     store = Store(settings.db)
     try:
-        kind, key = ("merchant", args.merchant) if args.merchant else ("category", args.category)
+        if args.rate is not None:
+            if args.layout is None:
+                raise ConfigError("--rate needs --layout: the tax code of a rate differs between xero, quickbooks"
+                                  " and datev")
+            kind, key = "rate", rate_key(args.layout, args.rate)
+        else:
+            kind, key = ("merchant", args.merchant) if args.merchant else ("category", args.category)
         if key is not None:
             if args.delete:
                 store.delete_mapping(kind, key, settings.user)

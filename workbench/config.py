@@ -4,7 +4,8 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from babel import Locale, UnknownLocaleError
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +22,13 @@ class Settings(BaseSettings):
     engine: str = Field(default="ocr", description="engine name: ocr, qwen3-vl or openai")
     user: str = Field(default="local", max_length=100, description="user name written to the audit trail")
     review_threshold: float = Field(default=0.9, ge=0.0, le=1.0, description="below this a field needs review")
+    auto_approve: Literal["off", "xml", "confident"] = Field(
+        default="xml", description="documents approved at import: none (off), those read from an embedded e-invoice"
+                                   " with no issues (xml), or also those whose every field is at or above the review"
+                                   " threshold with no issues (confident)")
+    locale: str = Field(default="en_US", description="locale for typed-in amounts and dates when the document's"
+                                                     " country and currency name none (babel name, e.g. de_DE)")
+    fiscal_year_start: int = Field(default=1, ge=1, le=12, description="month the fiscal year starts in (1-12)")
     max_file_mb: float = Field(default=50.0, gt=0, description="largest file accepted, in MB")
     max_pages: int = Field(default=50, ge=1, description="most pages read from one document")
     max_pixels: int = Field(default=60_000_000, ge=1, description="largest image accepted, in pixels")
@@ -50,6 +58,15 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(default=120.0, gt=0)
     openai_concurrency: int = Field(default=8, ge=1, le=256)
     openai_retries: int = Field(default=3, ge=0, le=10)
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value)
+        except (ValueError, UnknownLocaleError):
+            raise ValueError(f"{value!r} is not a locale babel knows; use a name such as de_DE or en_US") from None
+        return value
 
 
 def load_settings() -> Settings:

@@ -18,7 +18,7 @@ from workbench.errors import ConflictError, StoreError
 Status = Literal["needs_review", "approved", "rejected", "failed"]
 STATUSES: tuple[Status, ...] = ("needs_review", "approved", "rejected", "failed")
 
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 4
 _MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE documents (
@@ -81,9 +81,17 @@ _MIGRATIONS: dict[int, str] = {
         updated_at TEXT NOT NULL
     );
     """,
+    4: """
+    ALTER TABLE documents ADD COLUMN export_id TEXT;
+    ALTER TABLE documents ADD COLUMN exported_at TEXT;
+    ALTER TABLE documents ADD COLUMN crop_hash TEXT;
+    """,
 }
 
-MappingKind = Literal["merchant", "category"]
+MappingKind = Literal["merchant", "category", "rate"]
+"""merchant: a supplier's accounts; category: a document type's (or `*`); rate: the tax code of one tax rate in
+one bookkeeping layout, keyed `layout:rate` (for example `datev:19`)."""
+MAPPING_KINDS: tuple[MappingKind, ...] = ("merchant", "category", "rate")
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,11 @@ class StoredDocument:
     created_at: str
     updated_at: str
     phash: str | None = None
+    export_id: str | None = None
+    """The id of the bookkeeping export that last wrote this document (None: never booked)."""
+    exported_at: str | None = None
+    crop_hash: str | None = None
+    """The cropping-tolerant hash of the first page (imagehash's crop-resistant hash), for duplicates."""
 
 
 @dataclass(frozen=True)
@@ -160,11 +173,13 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _document_from_json(doc_type: str | None, text: str | None) -> Receipt | Invoice | None:
+def _document_from_json(text: str | None) -> Receipt | Invoice | None:
+    """A stored reading; its own fields say its type (the original keeps its type when a person changes it)."""
     if text is None:
         return None
-    model = Invoice if doc_type == "invoice" else Receipt
-    return model.model_validate_json(text)
+    data = json.loads(text)
+    model = Receipt if "merchant_name" in data else Invoice
+    return model.model_validate(data)
 
 
 class Store:
@@ -224,12 +239,14 @@ class Store:
         return None if row is None else int(row["id"])
 
     def add(self, result: DocumentResult, pages: list[PageImage], user: str, status: Status | None = None,
-            phash: str | None = None) -> int:
+            phash: str | None = None, crop_hash: str | None = None, approved_by_policy: str | None = None) -> int:
         """Store one read document with its page images in one transaction; returns its id.
 
         A file already stored with the same content hash is kept as it is (its corrections survive) and
         its id is returned, unless the earlier attempt failed, in which case this reading replaces it.
-        `phash` is the perceptual hash of the first page, used to find near-identical images.
+        `phash` is the perceptual hash of the first page, used to find near-identical images, `crop_hash` its
+        cropping-tolerant hash. `approved_by_policy` names the auto-approval policy that approved the document
+        (status "approved"); the trail records the approval as that policy's, not a person's.
         """
         if result.content_hash is None:
             raise StoreError(f"{result.file}: a result without a content hash cannot be stored")
@@ -248,10 +265,10 @@ class Store:
                 db.execute("DELETE FROM documents WHERE id = ?", (row["id"],))
             cursor = db.execute(
                 "INSERT INTO documents (content_hash, file_name, doc_type, engine, status, pages, error,"
-                " original_json, current_json, issues_json, version, created_at, updated_at, phash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                " original_json, current_json, issues_json, version, created_at, updated_at, phash, crop_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                 (result.content_hash, result.file, result.doc_type, result.engine, status, result.pages,
-                 result.error, document_json, document_json, issues_json, now, now, phash),
+                 result.error, document_json, document_json, issues_json, now, now, phash, crop_hash),
             )
             document_id = int(cursor.lastrowid)
             db.executemany(
@@ -263,6 +280,12 @@ class Store:
                 " VALUES (?, 'import', NULL, NULL, ?, ?, ?)",
                 (document_id, result.file, user, now),
             )
+            if approved_by_policy is not None:
+                db.execute(
+                    "INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                    " VALUES (?, 'auto_approve', 'status', 'needs_review', ?, ?, ?)",
+                    (document_id, status, f"policy WORKBENCH_AUTO_APPROVE={approved_by_policy}", now),
+                )
         return document_id
 
     def get(self, document_id: int) -> StoredDocument:
@@ -295,10 +318,12 @@ class Store:
 
     def update(self, document_id: int, expected_version: int, user: str, *,
                current: Receipt | Invoice | None = None, issues: list[Issue] | None = None,
-               status: Status | None = None, changes: list[tuple[str, str | None, str | None]] = ()) -> StoredDocument:
-        """Save a new current reading and/or status if nobody saved since `expected_version`.
+               status: Status | None = None, doc_type: str | None = None,
+               changes: list[tuple[str, str | None, str | None]] = ()) -> StoredDocument:
+        """Save a new current reading, document type and/or status if nobody saved since `expected_version`.
 
-        `changes` are (field, old value, new value) rows written to the audit trail in the same transaction.
+        `changes` are (field, old value, new value) rows written to the audit trail in the same transaction:
+        field `status` is a status change, `reason` the reason given for it, any other a correction.
         Raises ConflictError when the stored version moved on: the caller reloads and tries again.
         """
         now = _now()
@@ -322,14 +347,34 @@ class Store:
             if status is not None:
                 sets.append("status = ?")
                 params.append(status)
+            if doc_type is not None:
+                sets.append("doc_type = ?")
+                params.append(doc_type)
             db.execute(f"UPDATE documents SET {', '.join(sets)} WHERE id = ?", (*params, document_id))
             db.executemany(
                 "INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(document_id, "status" if field == "status" else "correct", field, old, new, user, now)
+                [(document_id, field if field in ("status", "reason") else "correct", field, old, new, user, now)
                  for field, old, new in changes],
             )
         return self.get(document_id)
+
+    def mark_exported(self, document_ids: list[int], export_id: str, target: str, export_format: str,
+                      user: str) -> None:
+        """Mark documents as booked by one bookkeeping export, and audit each, in one transaction."""
+        now = _now()
+        with self._transaction() as db:
+            for document_id in document_ids:
+                old = db.execute("SELECT export_id FROM documents WHERE id = ?", (document_id,)).fetchone()
+                if old is None:
+                    raise StoreError(f"there is no document {document_id} in {self.path}")
+                db.execute("UPDATE documents SET export_id = ?, exported_at = ? WHERE id = ?",
+                           (export_id, now, document_id))
+                db.execute(
+                    "INSERT INTO audit (document_id, action, field, old_value, new_value, user, at)"
+                    " VALUES (?, 'export', ?, ?, ?, ?, ?)",
+                    (document_id, export_format, old["export_id"], f"{export_id} {target}", user, now),
+                )
 
     def record(self, action: str, user: str, document_id: int | None = None, field: str | None = None,
                old_value: str | None = None, new_value: str | None = None) -> None:
@@ -356,8 +401,8 @@ class Store:
     def set_mapping(self, kind: MappingKind, key: str, user: str, *, account_code: str | None,
                     tax_code: str | None = None, contra_account: str | None = None) -> Mapping:
         """Remember (or replace) the accounts for one merchant or category; recorded in the audit trail."""
-        if kind not in ("merchant", "category"):
-            raise StoreError(f"a mapping is for a 'merchant' or a 'category', not {kind!r}")
+        if kind not in MAPPING_KINDS:
+            raise StoreError(f"a mapping is for a 'merchant', a 'category' or a tax 'rate', not {kind!r}")
         if not key.strip():
             raise StoreError(f"a {kind} mapping needs a {kind} name")
         now = _now()
@@ -440,11 +485,14 @@ class Store:
             status=row["status"],
             pages=row["pages"],
             error=row["error"],
-            original=_document_from_json(row["doc_type"], row["original_json"]),
-            current=_document_from_json(row["doc_type"], row["current_json"]),
+            original=_document_from_json(row["original_json"]),
+            current=_document_from_json(row["current_json"]),
             issues=[Issue.model_validate(item) for item in json.loads(row["issues_json"])],
             version=row["version"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             phash=row["phash"],
+            export_id=row["export_id"],
+            exported_at=row["exported_at"],
+            crop_hash=row["crop_hash"],
         )

@@ -98,6 +98,14 @@ def _tax_line_issues(document: Receipt | Invoice, net_field: str, net: Decimal |
     return issues
 
 
+def tax_lines_gross(document: Receipt | Invoice) -> Decimal | None:
+    """What the tax lines say the document totals: every line's base plus its tax (None unless all have both)."""
+    lines = document.tax_lines
+    if not lines or any(line.base is None or line.amount is None for line in lines):
+        return None
+    return sum((line.base + line.amount for line in lines), Decimal(0))  # type: ignore[operator]
+
+
 # --- receipts ---------------------------------------------------------------------------------------------
 
 def _validate_receipt(receipt: Receipt, today: dt.date) -> list[Issue]:

@@ -38,3 +38,12 @@ def test_zoom_crops_around_the_box_and_scales_it_up() -> None:
     assert zoomed.width == 900
     assert zoomed.height < 900
     assert zoomed.getpixel((450, zoomed.height // 2)) == (0, 0, 0)
+
+
+def test_pan_region_is_the_magnified_part_and_stays_on_the_page() -> None:
+    from workbench.ui.page_image import pan_region
+
+    assert pan_region((600, 900), 1.0, 0.5, 0.5) == (0, 0, 600, 900)
+    assert pan_region((600, 900), 2.0, 0.0, 0.0) == (0, 0, 300, 450)
+    assert pan_region((600, 900), 2.0, 1.0, 1.0) == (300, 450, 600, 900)
+    assert pan_region((600, 900), 3.0, 0.5, 2.0) == (200, 600, 400, 900)

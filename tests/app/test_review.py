@@ -1,10 +1,13 @@
 """AppTest of the review page: the grid, field corrections (refused and saved), decisions and conflicts."""
 
-from schemas import Issue
+from decimal import Decimal
+
+from schemas import Issue, LineItem, Receipt, TaxLine
 from workbench.review import correct
 from workbench.store import Store
+from workbench.validate import validate
 
-from tests.app.conftest import add, invoice, receipt
+from tests.app.conftest import add, field, invoice, receipt
 
 
 def _grid(at):
@@ -137,3 +140,147 @@ def test_user_text_is_never_rendered_as_html(store: Store, app) -> None:
 def test_empty_database_offers_the_samples(store: Store, app) -> None:
     at = app("review").run()
     assert "No documents yet" in _texts(at)
+
+
+def _euro(merchant: str = "LIDL", total: str = "8.99", **fields) -> Receipt:
+    document = receipt(merchant=merchant, total=total, date_confidence=0.99)
+    return document.model_copy(update={"currency": field("EUR", 0.95, (260, 700, 298, 740)), **fields})
+
+
+def test_page_image_fits_its_column_and_magnifies_with_pan_on_demand(store: Store, app) -> None:
+    add(store, "a.jpg", receipt())
+    at = app("review").run()
+    page = [image for image in at.get("image") if image.proto.imgs[0].caption.startswith("Page")][0]
+    assert page.proto.imgs[0].alt == "Page 1 of 1"
+    assert not [slider for slider in at.slider if slider.label.startswith("Pan")]
+    at.select_slider(key="magnify-1").set_value(2.0).run()
+    assert [slider.label for slider in at.slider] == ["Pan across", "Pan down"]
+    at.slider(key="pan-y-1").set_value(100).run()
+    captions = [caption for image in at.get("image") for caption in image.captions]
+    assert captions[-1] == "Page 1 of 1 · 2×"
+
+
+def test_tax_lines_are_shown_checked_against_the_total_and_edited(store: Store, app) -> None:
+    document_id = add(store, "aldi.jpg", _euro(total="2.14", tax_lines=[
+        TaxLine(rate=Decimal("7"), base=Decimal("1.00"), amount=Decimal("0.07")),
+        TaxLine(rate=Decimal("19"), base=Decimal("1.00"), amount=Decimal("0.19"))]))
+    at = app("review").run()
+    assert "Tax lines give base 2.00 + tax 0.26 = 2.26, but the total reads 2.14" in _texts(at)
+    at.session_state[f"tax-lines-editor-{document_id}-1"] = {
+        "edited_rows": {1: {"Base": "0,90", "Tax": "0,17"}}, "added_rows": [], "deleted_rows": []}
+    at.button(key=f"save-tax-lines-{document_id}").click().run()
+    lines = store.get(document_id).current.tax_lines
+    assert [(line.rate, line.base, line.amount) for line in lines] == [
+        (Decimal("7"), Decimal("1.00"), Decimal("0.07")), (Decimal("19"), Decimal("0.90"), Decimal("0.17"))]
+    assert "Tax lines match the total: base 1.90 + tax 0.24 = 2.14." in _texts(at)
+
+
+def test_line_items_can_be_added_edited_and_removed_and_the_warning_clears(store: Store, app) -> None:
+    document = _euro(total="3.00", line_items=[LineItem(description="Brot", amount=Decimal("1.20")),
+                                               LineItem(description="BED.NR.:120 KASSE 02", amount=Decimal("120.00"))])
+    document_id = add(store, "lidl.jpg", document, issues=validate(document))
+    at = app("review").run()
+    assert "line items add up to 121\\.20" in _texts(at)
+    at.session_state[f"line-items-editor-{document_id}-1"] = {
+        "edited_rows": {0: {"Amount": "1,20"}}, "deleted_rows": [1],
+        "added_rows": [{"Description": "Milch", "Qty": "2", "Price": "0,90", "Amount": "1,80"}]}
+    at.button(key=f"save-line-items-{document_id}").click().run()
+    stored = store.get(document_id)
+    assert [(item.description, item.amount) for item in stored.current.line_items] == [
+        ("Brot", Decimal("1.20")), ("Milch", Decimal("1.80"))]
+    assert "line_items_mismatch" not in [issue.code for issue in stored.issues]
+    assert "line items add up" not in _texts(at)
+    assert "Saved the line items of document #1" in _texts(at)
+
+
+def test_german_comma_and_day_first_date_typed_into_fields(store: Store, app) -> None:
+    document_id = add(store, "lidl.jpg", _euro())
+    at = app("review").run()
+    at.text_input(key=f"field-{document_id}-1-total").set_value("0,31")
+    at.text_input(key=f"field-{document_id}-1-date").set_value("13.09.2022")
+    at.button(key=f"save-{document_id}").click().run()
+    stored = store.get(document_id)
+    assert str(stored.current.total.value) == "0.31" and str(stored.current.date.value) == "2022-09-13"
+    at.text_input(key=f"field-{document_id}-{stored.version}-date").set_value("31.02.2022")
+    at.button(key=f"save-{document_id}").click().run()
+    text = _texts(at)
+    assert "is not a date of the calendar" in text and "pydantic" not in text and "Input should" not in text
+
+
+def test_approval_needs_the_booking_fields_and_an_edit_reopens(store: Store, app) -> None:
+    document_id = add(store, "a.jpg", receipt().model_copy(update={"merchant_name": field(None, 0.0)}))
+    at = app("review").run()
+    at.button(key=f"approve-{document_id}").click().run()
+    assert "cannot be approved without supplier" in _texts(at)
+    assert store.get(document_id).status == "needs_review"
+    at.text_input(key=f"field-{document_id}-1-merchant_name").set_value("ACME")
+    at.button(key=f"approve-{document_id}").click().run()
+    assert store.get(document_id).status == "approved"
+    version = store.get(document_id).version
+    at.text_input(key=f"field-{document_id}-{version}-total").set_value("9.50")
+    at.button(key=f"save-{document_id}").click().run()
+    assert store.get(document_id).status == "needs_review"
+    assert "was approved; the change sent it back to review" in _texts(at)
+
+
+def test_bulk_approve_of_ticked_rows_names_the_ones_refused(store: Store, app) -> None:
+    first = add(store, "a.jpg", receipt())
+    second = add(store, "b.jpg", receipt(merchant="OTHER", total="3.00"))
+    third = add(store, "c.jpg", receipt(merchant="THIRD").model_copy(update={"currency": field(None, 0.0)}))
+    at = app("review").run()
+    at.session_state["review-grid-0"] = {"edited_rows": {0: {"Select": True}, 2: {"Select": True}},
+                                         "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert at.button(key="bulk-approve").label == "Approve selected (2)"
+    at.button(key="bulk-approve").click().run()
+    assert [store.get(i).status for i in (first, second, third)] == ["approved", "needs_review", "needs_review"]
+    assert "Approved: #1" in _texts(at) and "#3: c\\.jpg cannot be approved without currency" in _texts(at)
+
+
+def test_search_filters_the_grid_and_select_all_shown_rejects_with_a_reason(store: Store, app) -> None:
+    add(store, "a.jpg", receipt())
+    other = add(store, "b.jpg", receipt(merchant="OTHER SHOP", total="3.00"))
+    at = app("review").run()
+    at.text_input(key="review_search").set_value("other 3.00").run()
+    assert list(_grid(at)["File"]) == ["b.jpg"]
+    at.checkbox(key="select-all-0").check().run()
+    at.text_input(key="bulk-reason").set_value("private purchase").run()
+    at.button(key="bulk-reject").click().run()
+    assert [d.status for d in store.list()] == ["needs_review", "rejected"]
+    assert [(e.action, e.new_value) for e in store.audit(other)][-1] == ("reason", "private purchase")
+    at.text_input(key="review_search").set_value("nothing like it").run()
+    assert "No document matches the search." in [caption.value for caption in at.caption]
+
+
+def test_reject_with_a_reason_and_the_reason_is_shown(store: Store, app) -> None:
+    document_id = add(store, "a.jpg", receipt())
+    add(store, "b.jpg", receipt(merchant="B", total="1.00"))
+    at = app("review").run()
+    at.text_input(key=f"reason-{document_id}").set_value("not ours")
+    at.button(key=f"reject-{document_id}").click().run()
+    assert store.get(document_id).status == "rejected"
+    at.selectbox(key="selected_document").set_value(document_id).run()
+    assert "Rejected: not ours" in _texts(at)
+
+
+def test_document_type_can_be_changed_in_review(store: Store, app) -> None:
+    document_id = add(store, "fuel.jpg", invoice())
+    at = app("review").run()
+    at.selectbox(key=f"doctype-{document_id}-1").set_value("receipt").run()
+    stored = store.get(document_id)
+    assert stored.doc_type == "receipt" and stored.current.merchant_name.value == "Lieferant GmbH"
+    assert "now read as receipt" in _texts(at)
+    assert _grid(at).iloc[0]["Type"] == "receipt"
+
+
+def test_grid_shows_the_exported_state_and_the_export_page_opens_a_document(store: Store, app) -> None:
+    add(store, "a.jpg", receipt())
+    second = add(store, "b.jpg", receipt(merchant="B", total="1.00"))
+    store.mark_exported([second], "EXP-20240101-0000-abcdef", "x.csv", "csv:xero", "tester")
+    at = app("review")
+    at.session_state["selected_document"] = second  # what the Export page's "Open #2" button sets
+    at.run()
+    assert at.selectbox(key="selected_document").value == second
+    assert "booked by export EXP\\-20240101\\-0000\\-abcdef" in at.caption[0].value
+    grid = _grid(at)
+    assert list(grid["Exported"]) == ["", "EXP-20240101-0000-abcdef"]

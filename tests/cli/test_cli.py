@@ -230,3 +230,62 @@ def test_eval_scores_a_labelled_folder(tmp_path, cli):
     assert (tmp_path / "out" / "misses.csv").exists()
     missing = cli("eval", str(tmp_path / "nowhere"), "--engine", "fake")
     assert missing.returncode == 2 and "nowhere" in missing.stderr
+
+
+def test_auto_approved_e_invoices_are_booked_once_by_two_exports_in_a_row(tmp_path, env, cli):
+    """WORKBENCH_AUTO_APPROVE=xml + import samples + two `export --csv xero` in a row: the e-invoices once."""
+    env = {**env, "WORKBENCH_AUTO_APPROVE": "xml"}
+    done = run(env, "import", str(ROOT / "samples"), "--engine", "fake")
+    assert "imported" in done.stdout, done.stderr
+    database = sqlite3.connect(env["WORKBENCH_DB"])
+    approved = database.execute("SELECT file_name, engine FROM documents WHERE status = 'approved'").fetchall()
+    auto = database.execute("SELECT user, new_value FROM audit WHERE action = 'auto_approve'").fetchall()
+    database.close()
+    assert approved == [("zugferd_MustangGnuaccountingBeispielRE-20201121_508.pdf", "xml")]
+    assert auto == [("policy WORKBENCH_AUTO_APPROVE=xml", "approved")]
+    assert cli("mapping", "--category", "*", "--account", "400").returncode == 0
+    for rate, code in (("19", "20% (VAT on Expenses)"), ("7", "5% (VAT on Expenses)")):
+        assert cli("mapping", "--rate", rate, "--layout", "xero", "--tax-code", code).returncode == 0
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    one = run(env, "export", "--csv", "xero", str(first))
+    two = run(env, "export", "--csv", "xero", str(second))
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    booked = list(csv.DictReader(io.StringIO(first.read_text("utf-8-sig"))))
+    assert [(r["*InvoiceNumber"], r["*TaxType"], r["*UnitAmount"]) for r in booked] == [
+        ("RE-20201121/508", "5% (VAT on Expenses)", "171.20"),
+        ("RE-20201121/508", "20% (VAT on Expenses)", "399.84")]
+    assert list(csv.DictReader(io.StringIO(second.read_text("utf-8-sig")))) == []
+    assert "wrote 1 documents" in one.stdout
+    assert "wrote 0 documents" in two.stdout and "1 already exported left out (--include-exported" in two.stdout
+    again = run(env, "export", "--csv", "xero", str(tmp_path / "again.csv"), "--include-exported")
+    assert len(list(csv.DictReader(io.StringIO((tmp_path / "again.csv").read_text("utf-8-sig"))))) == 2, again.stderr
+
+
+def test_export_period_and_a_bad_document_left_out_not_blocking(folder, tmp_path, env, cli):
+    run(env, "import", str(folder), "--engine", "fake")
+    database = sqlite3.connect(env["WORKBENCH_DB"])
+    with database:
+        database.execute("UPDATE documents SET status = 'approved' WHERE error IS NULL")
+        # b.png's reading loses its total: it cannot be booked, a.png still can.
+        row = database.execute("SELECT id, current_json FROM documents WHERE file_name = 'b.png'").fetchone()
+        document = json.loads(row[1])
+        document["total"]["value"] = None
+        database.execute("UPDATE documents SET current_json = ? WHERE id = ?", (json.dumps(document), row[0]))
+    database.close()
+    cli("mapping", "--category", "*", "--account", "4900", "--contra", "1600")
+    out = tmp_path / "datev.csv"
+    done = cli("export", "--csv", "datev", str(out), "--from", "2024-01-01", "--to", "2024-01-31")
+    assert done.returncode == 0, done.stderr
+    assert "left out: b.png (document" in done.stderr and "no total" in done.stderr
+    assert "wrote 1 documents" in done.stdout
+    rows = out.read_text("cp1252").splitlines()[2:]
+    assert len(rows) == 1 and '"a.png"' in rows[0]
+    outside = cli("export", "--json", str(tmp_path / "feb.json"), "--from", "2024-02-01", "--to", "2024-02-29",
+                  "--include-exported")
+    assert json.loads((tmp_path / "feb.json").read_text()) == [] and "dated 2024-02-01 to 2024-02-29" in outside.stderr
+    backwards = cli("export", "--json", str(tmp_path / "x.json"), "--from", "2024-02-01", "--to", "2024-01-01")
+    assert backwards.returncode == 3 and "after --to" in backwards.stderr
+    bad_day = run(env, "export", "--json", str(tmp_path / "x.json"), "--from", "13.09.2022")
+    assert bad_day.returncode == 2 and "YYYY-MM-DD" in bad_day.stderr
+    no_layout = cli("mapping", "--rate", "19", "--tax-code", "9")
+    assert no_layout.returncode == 3 and "--layout" in no_layout.stderr

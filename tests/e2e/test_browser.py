@@ -1,4 +1,8 @@
-"""End to end in a real browser: upload, correct, approve, export and read back; a keyboard-only batch review."""
+"""End to end in a real browser: upload, correct, approve, export and read back; a keyboard-only batch review;
+the page image fitting its column at three window widths; a keyboard bulk approve.
+
+With WORKBENCH_UPDATE_SCREENSHOTS=1 the screenshots named in README.md are also written to docs/screenshots/.
+"""
 
 import io
 import json
@@ -23,6 +27,9 @@ from workbench.store import PageImage, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+DOC_SHOTS = {"review", "import", "export", "dashboard", "audit"}
+UPDATE_SCREENSHOTS = os.environ.get("WORKBENCH_UPDATE_SCREENSHOTS") == "1"
 SAMPLE = ROOT / "samples" / "receipt_de_bakery.png"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -109,6 +116,8 @@ def browser_page() -> Iterator[Page]:
 
 def _shot(page: Page, name: str) -> None:
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    if UPDATE_SCREENSHOTS and name in DOC_SHOTS:
+        shutil.copy(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
 
 
 def test_upload_review_correct_approve_export(start_app: Callable[[], App], browser_page: Page) -> None:
@@ -135,7 +144,13 @@ def test_upload_review_correct_approve_export(start_app: Callable[[], App], brow
         total = page.get_by_role("textbox", name=TOTAL)
         expect(total).to_be_visible()
         expect(page.locator("[data-testid=stImage] img").first).to_be_visible()
+        expect(page.get_by_text("Tax per rate")).to_be_visible()
+        expect(page.get_by_text("Line items", exact=True)).to_be_visible()
+        # Tall enough to show the page, the fields, tax per rate and line items in one picture.
+        page.set_viewport_size({"width": 1600, "height": 2500})
+        _settle(page)
         _shot(page, "review")
+        page.set_viewport_size({"width": 1600, "height": 1800})
 
         # Keyboard only from the field on: Enter saves the form, Ctrl+Enter saves and approves.
         total.click()
@@ -153,7 +168,10 @@ def test_upload_review_correct_approve_export(start_app: Callable[[], App], brow
         page.wait_for_timeout(2000)
         _shot(page, "dashboard")
 
+        Store(app.db).set_mapping("category", "*", "e2e", account_code="4900", tax_code="Tax on Purchases",
+                                  contra_account="1600")
         page.get_by_role("link", name="Export").click()
+        expect(page.get_by_role("button", name="Download Xero bills CSV (1)")).to_be_enabled()
         button = page.get_by_role("button", name="Download Excel workbook")
         expect(button).to_be_enabled()
         _shot(page, "export")
@@ -258,3 +276,115 @@ def test_reviewing_a_ten_document_batch_by_keyboard_alone(start_app: Callable[[]
     assert [str(d.current.total.value) for d in documents] == [f"{index + 10}.00" for index in range(10)]
     counts = {**keys, "clicks": 0, "documents": 10, "corrected": 3}
     (ARTIFACTS / "keyboard-review.json").write_text(json.dumps(counts, indent=1))
+
+
+def _page_image_box(page: Page) -> dict[str, float]:
+    """The shown page image and the column holding it: their boxes and the image's own pixel size."""
+    image = page.locator("img[alt^='Page 1 of']").first
+    expect(image).to_be_visible()
+    return image.evaluate("""img => {
+        const column = img.closest('[data-testid=stColumn]').getBoundingClientRect();
+        const box = img.getBoundingClientRect();
+        return {left: box.left, right: box.right, width: box.width, height: box.height,
+                column_left: column.left, column_right: column.right, column_width: column.width,
+                natural_width: img.naturalWidth, natural_height: img.naturalHeight,
+                viewport: document.documentElement.clientWidth};
+    }""")
+
+
+def _seed_scan(store: Store) -> None:
+    """A flatbed A4 scan (2480 × 3508 px) whose total sits at the right edge, boxed as the total's source."""
+    scan = Image.new("RGB", (2480, 3508), "white")
+    scan.paste((0, 0, 0), (2150, 3000, 2400, 3060))
+    image = io.BytesIO()
+    scan.save(image, "JPEG")
+    document = Receipt(
+        merchant_name=Extracted(value="FLATBED GMBH", confidence=0.98, origin="ocr"),
+        date=Extracted(value="2024-09-01", confidence=0.97, origin="ocr"),
+        total=Extracted(value="12.00", confidence=0.97, origin="ocr",
+                        source=Source(page=1, bbox=(2150, 3000, 2400, 3060))),
+        currency=Extracted(value="EUR", confidence=0.95, origin="ocr"),
+    )
+    store.add(DocumentResult(file="flatbed.jpg", doc_type="receipt", engine="ocr", pages=1, document=document,
+                             content_hash="flatbed"), [PageImage(1, 2480, 3508, image.getvalue())], "seed")
+
+
+@pytest.mark.parametrize("width", [1280, 1400, 1920])
+def test_the_page_image_fits_its_column(start_app: Callable[[], App], browser_page: Page, width: int) -> None:
+    page = browser_page
+    app = start_app()
+    store = Store(app.db)
+    _seed_scan(store)
+    page.set_viewport_size({"width": width, "height": 1000})
+    try:
+        page.goto(app.url)
+        expect(page.get_by_role("heading", name="flatbed.jpg")).to_be_visible()
+        _settle(page)
+        box = _page_image_box(page)
+        # The whole page is shown inside its column, filling it, drawn to scale: nothing on the right is cut off.
+        assert box["column_left"] - 1 <= box["left"] and box["right"] <= box["column_right"] + 1, box
+        assert box["width"] >= 0.9 * box["column_width"], box
+        assert box["right"] <= box["viewport"], box
+        assert box["height"] / box["width"] == pytest.approx(3508 / 2480, rel=0.02), box
+        # The total's box (the zoomed field's colour) is still drawn around the amount at the right edge.
+        shown = Image.open(io.BytesIO(page.locator("img[alt^='Page 1 of']").first.screenshot())).convert("RGB")
+        scale = shown.width / 2480
+        window = [shown.getpixel((x, y)) for x in range(int(2140 * scale), int(2410 * scale))
+                  for y in range(int(2985 * scale), int(2998 * scale))]
+        assert any(max(pixel) - min(pixel) > 80 for pixel in window), "no coloured box above the total"
+
+        # Magnified twice and panned to the bottom right: the amount is shown large, still inside the column.
+        page.get_by_role("slider", name="Magnify the page").focus()
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        expect(page.get_by_text("Page 1 of 1 · 2×").first).to_be_visible()
+        _settle(page)
+        for name in ("Pan across", "Pan down"):
+            page.get_by_role("slider", name=name).focus()
+            page.keyboard.press("End")
+            _settle(page)
+        magnified = _page_image_box(page)
+        assert magnified["right"] <= magnified["column_right"] + 1 and magnified["natural_width"] == 1240
+        _shot(page, f"review-fit-{width}")
+    except Exception:
+        _shot(page, f"failure-fit-{width}")
+        raise
+
+
+def test_bulk_approve_by_keyboard(start_app: Callable[[], App], browser_page: Page) -> None:
+    """Search the grid, select all shown with Space, approve them with Alt+A: keys only after focusing search."""
+    page = browser_page
+    app = start_app()
+    store = Store(app.db)
+    _seed_batch(store, 6, wrong=set())
+    try:
+        page.goto(app.url)
+        expect(page.get_by_test_id("data-grid-canvas").first).to_be_visible()
+        _settle(page)
+        search = page.get_by_role("textbox", name="Search")
+        search.focus()
+        page.keyboard.type("batch-05")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("Select all 1 shown")).to_be_visible()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("batch")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("Select all 6 shown")).to_be_visible()
+        _settle(page)
+        select_all = page.get_by_role("checkbox", name="Select all 6 shown")
+        tabs = 0
+        while not select_all.evaluate("element => element === document.activeElement"):
+            page.keyboard.press("Tab")
+            tabs += 1
+            assert tabs < 30, "Tab never reached the select-all box"
+        page.keyboard.press("Space")
+        expect(page.get_by_role("button", name="Approve selected (6)")).to_be_enabled()
+        _settle(page)
+        page.keyboard.press("Alt+A")
+        expect(page.get_by_text("Approved: #1, #2, #3, #4, #5, #6.")).to_be_visible()
+        _shot(page, "review-bulk-approved")
+    except Exception:
+        _shot(page, "failure-bulk-approve")
+        raise
+    assert [d.status for d in store.list()] == ["approved"] * 6
+    assert {e.user for e in store.audit() if e.action == "status"} == {"e2e"}

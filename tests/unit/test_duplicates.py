@@ -1,13 +1,16 @@
 """Duplicates: same supplier+date+total, same number, near-identical page image; names compared loosely."""
 
 import datetime as dt
+import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
-from schemas import DocumentResult, Extracted, Invoice, Party, Receipt
-from workbench.duplicates import duplicate_ids, find_duplicates, image_hash, name_key
+from schemas import DocumentResult, Extracted, Invoice, LineItem, Party, Receipt, Source, TaxLine
+from workbench.duplicates import (PageContent, crop_hash, duplicate_ids, find_duplicates, image_hash, name_key,
+                                  same_page, shared_blocks)
 from workbench.store import Store
 
 
@@ -96,3 +99,62 @@ def test_duplicate_ids_for_the_grid(store):
     a = _add(store, 1, _receipt("ACME", "2018-12-25", "9.00"))
     b = _add(store, 2, _receipt("ACME", "2018-12-25", "9.00"))
     assert duplicate_ids(store.list()) == {a: [b], b: [a]}
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "receipt_de_bakery.png"
+
+
+class _TwoScans:
+    """Reads every page as the same receipt, but with the name and date misread differently per scan."""
+
+    name = "fake-scans"
+
+    def read(self, source, doc_type):
+        cropped = source.pages[0].image.height < 700
+        text = "BACKEREI MULLER Brot 1,20 Kaffee 2,40 SUMME 9,15"
+        return Receipt(
+            merchant_name=Extracted(value="BACKERE1" if cropped else "BÄCKEREI MÜLLER", confidence=0.6,
+                                    source=Source(page=1, text=text)),
+            date=Extracted(value=dt.date(2022, 9, 3 if cropped else 13), confidence=0.6),
+            total=Extracted(value=Decimal("9.15"), confidence=0.9),
+            tax_lines=[TaxLine(rate=Decimal("7"), base=Decimal("8.55"), amount=Decimal("0.60"))],
+            line_items=[LineItem(description="Brot", amount=Decimal("1.20"))])
+
+
+def test_a_cropped_second_scan_is_found_at_import_before_any_correction(tmp_path):
+    from workbench.batch import import_bytes
+    from workbench.config import Settings
+
+    settings = Settings(db=tmp_path / "db.sqlite", auto_approve="off")
+    store = Store(settings.db)
+    original = Image.open(SAMPLE).convert("RGB")
+    width, height = original.size
+    cropped = original.crop((int(width * 0.04), int(height * 0.12), int(width * 0.95), int(height * 0.86)))
+    ids = []
+    for name, image in (("scan.png", original), ("scan-cropped.png", cropped)):
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        ids.append(import_bytes(buffer.getvalue(), name, store, _TwoScans(), settings)[0])
+    documents = store.list()
+    assert all(d.crop_hash for d in documents)
+    assert shared_blocks(documents[0].crop_hash, documents[1].crop_hash) >= 1
+    found = find_duplicates(documents)
+    assert [(d.other_id, d.kind) for d in found[ids[0]]] == [(ids[1], "same_page")]
+    assert "amounts alike" in found[ids[0]][0].reason and "of print alike" in found[ids[0]][0].reason
+    store.close()
+
+
+def test_crop_hash_tells_different_receipts_apart():
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    bakery = crop_hash(Image.open(SAMPLE).convert("RGB"))
+    for other in ("receipt_us_diner.jpg", "receipt_ch_grocery.jpg", "receipt_my_hardware.jpg"):
+        assert shared_blocks(bakery, crop_hash(Image.open(samples / other).convert("RGB"))) == 0
+
+
+def test_same_amounts_alone_are_not_the_same_page():
+    one = PageContent(Decimal("9.15"), frozenset({Decimal("9.15"), Decimal("1.20")}), "BACKEREI Brot", None)
+    other = PageContent(Decimal("9.15"), frozenset({Decimal("9.15")}), "TANKSTELLE Diesel", None)
+    assert same_page(one, other) is None
+    assert same_page(one, PageContent(Decimal("9.15"), one.amounts, "BACKEREI Brot SUMME", None)).startswith(
+        "same page content: 2 of 2 amounts alike, text")
+    assert same_page(one, PageContent(Decimal("3.00"), frozenset({Decimal("3.00")}), one.text, None)) is None

@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -48,14 +49,17 @@ def store(tmp_path):
                       contra_account="1600")
     store.set_mapping("merchant", "Mueller", "ann", account_code="4650")
     store.set_mapping("merchant", "Müller", "ann", account_code="4655")
+    store.set_mapping("rate", "xero:19", "ann", account_code=None, tax_code="20% (VAT on Expenses)")
+    store.set_mapping("rate", "xero:7", "ann", account_code=None, tax_code="5% (VAT on Expenses)")
     yield store
     store.close()
 
 
 def _write(preset: str, store: Store, documents=None) -> bytes:
+    """The layout's bytes; like the CLI, an ExportError when every document was left out."""
     buffer = io.BytesIO()
     write_csv(preset, store.list() if documents is None else documents, buffer, AccountMap.from_store(store),
-              ExportOptions(created=CREATED, datev_consultant=29098, datev_client=55003))
+              ExportOptions(created=CREATED, datev_consultant=29098, datev_client=55003)).refuse_empty()
     return buffer.getvalue()
 
 
@@ -70,11 +74,27 @@ def test_xero_bills_template(store):
         ("Müller GmbH", "RE-1", "01/03/2024", "31/03/2024", "107.00", "7.00", "4655", "1"),
         ("ACME SDN BHD", "WB-2", "25/12/2024", "25/12/2024", "1234.50", "80.76", "4900", "1"),
     ]
-    assert all(r["*TaxType"] == "Tax on Purchases" and r["Currency"] == "EUR" for r in rows)
-    assert rows[0]["Description"] == "Beratung; Bücher"
+    assert [r["*TaxType"] for r in rows] == ["20% (VAT on Expenses)", "5% (VAT on Expenses)", "5% (VAT on Expenses)"]
+    assert all(r["Currency"] == "EUR" for r in rows)
+    assert [r["Description"] for r in rows] == ["Müller GmbH RE-1 (19 %)", "Müller GmbH RE-1 (7 %)",
+                                                "ACME SDN BHD WB-2"]
+
+
+def test_a_rate_without_a_tax_code_leaves_only_its_document_out(store):
+    store.delete_mapping("rate", "xero:7", "ann")
+    buffer = io.BytesIO()
+    report = write_csv("xero", store.list(), buffer, AccountMap.from_store(store))
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue().decode("utf-8-sig"))))
+    assert [r["*ContactName"] for r in rows] == ["ACME SDN BHD"]
+    assert rows[0]["*TaxType"] == "Tax on Purchases"
+    assert [d.file_name for d in report.written] == ["rcpt.jpg"]
+    (left,) = report.left_out
+    assert (left.document_id, left.file) == (1, "inv.pdf")
+    assert "no tax code for 7 %" in left.reason and "mapping page" in left.reason
 
 
 def test_quickbooks_bills(store):
+    store.set_mapping("rate", "quickbooks:19", "ann", account_code=None, tax_code="19.0% ECG")
     data = _write("quickbooks", store)
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert list(rows[0]) == QUICKBOOKS_COLUMNS
@@ -84,6 +104,10 @@ def test_quickbooks_bills(store):
         ("Müller GmbH", "RE-1", "03/01/2024", "03/31/2024", "4655", "100.00", "7.00"),
         ("ACME SDN BHD", "WB-2", "12/25/2024", "12/25/2024", "4900", "1153.74", "80.76"),
     ]
+    # A rate with no QuickBooks code stays empty rather than taking the merchant's code meant for another rate.
+    assert [r["TaxCode"] for r in rows] == ["19.0% ECG", "", "Tax on Purchases"]
+    assert [r["Description"] for r in rows] == ["Müller GmbH RE-1 (19 %)", "Müller GmbH RE-1 (7 %)",
+                                                "ACME SDN BHD WB-2"]
 
 
 def _datev(data: bytes) -> tuple[list[str], list[str], list[list[str]]]:
@@ -95,9 +119,12 @@ def _datev(data: bytes) -> tuple[list[str], list[str], list[list[str]]]:
 
 def test_datev_buchungsstapel(store):
     invoice = [d for d in store.list() if d.doc_type == "invoice"]
-    with pytest.raises(ExportError, match="BU-Schlüssel of up to 4 digits.*'Tax on Purchases'"):
+    store.set_mapping("rate", "datev:19", "ann", account_code=None, tax_code="Vorsteuer")
+    with pytest.raises(ExportError, match="BU-Schlüssel of up to 4 digits.*'Vorsteuer'"):
         _write("datev", store, invoice)
-    store.set_mapping("merchant", "Müller", "ann", account_code="4655", tax_code="9")
+    store.delete_mapping("rate", "datev:19", "ann")
+    # The merchant's own tax code (7 % input tax) must not book the 19 % line: each rate takes its own key.
+    store.set_mapping("merchant", "Müller", "ann", account_code="4655", tax_code="8")
     data = _write("datev", store, invoice)
     assert "Müller".encode("cp1252") in data
     assert data.startswith(b'"EXTF";700;21;"Buchungsstapel";13;20240402103005123;;"RE";"";"";29098;55003;20240101;4;'
@@ -110,8 +137,11 @@ def test_datev_buchungsstapel(store):
              r["Gegenkonto (ohne BU-Schlüssel)"], r["BU-Schlüssel"], r["Belegdatum"], r["Belegfeld 1"],
              r["Buchungstext"]) for r in table] == [
         ("119,00", "S", "EUR", "4655", "1600", "9", "0103", "RE-1", "Müller GmbH"),
-        ("107,00", "S", "EUR", "4655", "1600", "9", "0103", "RE-1", "Müller GmbH"),
+        ("107,00", "S", "EUR", "4655", "1600", "8", "0103", "RE-1", "Müller GmbH"),
     ]
+    store.set_mapping("rate", "datev:7", "ann", account_code=None, tax_code="2")
+    header, columns, rows = _datev(_write("datev", store, invoice))
+    assert [row[columns.index("BU-Schlüssel")] for row in rows] == ["9", "2"]
 
 
 def test_datev_default_tax_keys_credit_notes_and_number_characters(tmp_path):
@@ -132,7 +162,7 @@ def test_datev_refuses_documents_from_two_years(tmp_path):
         store.add(DocumentResult(file=f"{year}.pdf", doc_type="invoice", engine="xml",
                                  document=_invoice(date=dt.date(year, 5, 1)), content_hash=f"{number:064d}"), [], "a")
     store.set_mapping("category", "*", "a", account_code="4900", contra_account="1600")
-    with pytest.raises(ExportError, match="one fiscal year.*2023, 2024"):
+    with pytest.raises(ExportError, match="one fiscal year.*2023, 2024.*--from 2023-01-01 --to 2023-12-31"):
         _write("datev", store)
     store.close()
 
@@ -189,3 +219,32 @@ def test_json_export_has_current_and_original_readings(store):
     assert records[1]["document"]["total"]["value"] == "1234.50"
     assert records[0]["original"]["issue_date"]["value"] == "2024-03-01"
     assert records[0]["duplicates"] == []
+
+
+def test_booked_documents_are_marked_and_skipped_by_the_next_bookkeeping_export(store):
+    from workbench.export import new_export_id, not_yet_booked, record_booking_export
+
+    store.delete_mapping("rate", "xero:7", "ann")
+    buffer = io.BytesIO()
+    report = write_csv("xero", not_yet_booked(store.list()), buffer, AccountMap.from_store(store))
+    export_id = new_export_id()
+    record_booking_export(store, report, "xero", "bills.csv", "ann", export_id)
+    invoice, receipt = store.list()
+    assert invoice.export_id is None and receipt.export_id == export_id and receipt.exported_at
+    assert [d.id for d in not_yet_booked(store.list())] == [invoice.id]
+    assert [d.id for d in not_yet_booked(store.list(), include_exported=True)] == [invoice.id, receipt.id]
+    (entry,) = [e for e in store.audit(receipt.id) if e.action == "export"]
+    assert (entry.field, entry.new_value, entry.user) == ("csv:xero", f"{export_id} bills.csv", "ann")
+    assert re.fullmatch(r"EXP-\d{8}-\d{4}-[0-9a-f]{6}", export_id) and new_export_id() != export_id
+
+
+def test_periods_month_quarter_and_fiscal_year(store):
+    from workbench.periods import Period, in_period, period
+
+    assert period("month", 2024, 2) == Period(dt.date(2024, 2, 1), dt.date(2024, 2, 29))
+    assert period("quarter", 2024, 4) == Period(dt.date(2024, 10, 1), dt.date(2024, 12, 31))
+    assert period("fiscal_year", 2024, fiscal_year_start=4) == Period(dt.date(2024, 4, 1), dt.date(2025, 3, 31))
+    documents = store.list()
+    assert [d.file_name for d in in_period(documents, period("quarter", 2024, 1))] == ["inv.pdf"]
+    assert [d.file_name for d in in_period(documents, Period(dt.date(2024, 12, 25), None))] == ["rcpt.jpg"]
+    assert len(in_period(documents, Period())) == 2

@@ -72,7 +72,7 @@ def _rows(sheet) -> list[dict]:
 
 def test_sheets_header_frozen_and_filtered(store):
     book = _read(store)
-    assert book.sheetnames == ["Documents", "Invoices", "Line items", "Issues"]
+    assert book.sheetnames == ["Documents", "Invoices", "Line items", "Issues", "Corrections"]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"
         assert sheet.auto_filter.ref.startswith("A1:")
@@ -178,3 +178,27 @@ def test_audit_trail_exports_as_csv(store):
     assert [r["action"] for r in rows] == ["import"] * 4 + ["status"]
     assert rows[-1]["user"] == "'=cmd|'/c calc'!A1" and rows[-1]["new_value"] == "approved"
     assert rows[0]["document_id"] == "1" and rows[0]["new_value"] == "a.jpg"
+
+
+def test_corrected_values_are_marked_with_origin_original_value_and_who(store):
+    from workbench.export.excel import CORRECTED_FILL
+    from workbench.review import correct
+
+    correct(store, 1, 1, "bob", {"total": "9.50", "merchant_name": "ACME SDN BHD"})
+    buffer = io.BytesIO()
+    write_workbook(store.list(), buffer, 0.9, audit=store.audit())
+    book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    sheet = book["Documents"]
+    header = [c.value for c in sheet[1]]
+    rows = _rows(sheet)
+    assert rows[0]["total"] == 9.5 and rows[0]["total_confidence"] is None
+    assert rows[0]["corrected"] == "supplier, total" and rows[1]["corrected"] is None
+    assert rows[1]["total_confidence"] == 0.5
+    total = sheet.cell(row=2, column=header.index("total") + 1)
+    assert total.fill.fgColor.rgb == CORRECTED_FILL.fgColor.rgb
+    assert "corrected by bob" in total.comment.text and "first read as 9.00" in total.comment.text
+    corrections = _rows(book["Corrections"])
+    assert [(c["field"], c["value"], c["origin"], c["original_value"], c["original_origin"],
+             c["original_confidence"], c["corrected_by"]) for c in corrections] == [
+        ("merchant_name", "ACME SDN BHD", "user", "ACME", None, 0.95, "bob"),
+        ("total", "9.50", "user", "9.00", None, 0.5, "bob")]

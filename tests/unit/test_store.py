@@ -99,7 +99,7 @@ def test_version_1_database_is_migrated_in_place(tmp_path):
         assert [m.account_code for m in store.mappings()] == ["4650"]
     finally:
         store.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 4
 
 
 def test_mappings_are_remembered_replaced_deleted_and_audited(tmp_path):
@@ -130,3 +130,24 @@ def test_record_appends_to_the_trail(store):
     document_id = store.add(_result(), [], "ann")
     store.record("export", "ann", document_id=document_id, field="xlsx", new_value="out.xlsx")
     assert [(e.action, e.field, e.new_value) for e in store.audit(document_id)][-1] == ("export", "xlsx", "out.xlsx")
+
+
+def test_policy_approval_is_audited_as_the_policys(store):
+    document_id = store.add(_result(), [], "ann", status="approved", approved_by_policy="xml", crop_hash="ab" * 8)
+    stored = store.get(document_id)
+    assert stored.status == "approved" and stored.crop_hash == "ab" * 8 and stored.export_id is None
+    assert [(e.action, e.field, e.old_value, e.new_value, e.user) for e in store.audit(document_id)] == [
+        ("import", None, None, "r.jpg", "ann"),
+        ("auto_approve", "status", "needs_review", "approved", "policy WORKBENCH_AUTO_APPROVE=xml")]
+
+
+def test_export_marks_are_stored_and_audited(store):
+    document_id = store.add(_result(), [], "ann")
+    store.mark_exported([document_id], "EXP-1", "a.csv", "csv:datev", "ann")
+    store.mark_exported([document_id], "EXP-2", "b.csv", "csv:datev", "bob")
+    assert store.get(document_id).export_id == "EXP-2"
+    assert [(e.old_value, e.new_value, e.user) for e in store.audit(document_id) if e.action == "export"] == [
+        (None, "EXP-1 a.csv", "ann"), ("EXP-1", "EXP-2 b.csv", "bob")]
+    with pytest.raises(StoreError, match="no document 99"):
+        store.mark_exported([99], "EXP-3", "c.csv", "csv:datev", "ann")
+    assert store.get(document_id).export_id == "EXP-2"

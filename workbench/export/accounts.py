@@ -1,12 +1,18 @@
-"""Account codes for bookkeeping exports: the remembered mapping per merchant, else per category."""
+"""Account codes for bookkeeping exports: the remembered mapping per merchant, else per category; tax codes per rate."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from workbench.duplicates import name_key, supplier_name
 from workbench.store import Mapping, Store, StoredDocument
 
 ANY_CATEGORY = "*"
 """The category key that applies to every document no narrower rule covers."""
+
+
+def rate_key(layout: str, rate: Decimal) -> str:
+    """The key of a rate mapping: the layout and the rate in percent without trailing zeros (`datev:19`)."""
+    return f"{layout}:{rate.normalize():f}"
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class AccountMap:
     def __init__(self, mappings: list[Mapping]) -> None:
         self._merchants = {name_key(m.key): m for m in mappings if m.kind == "merchant" and name_key(m.key)}
         self._categories = {m.key: m for m in mappings if m.kind == "category"}
+        self._rates = {m.key: m.tax_code for m in mappings if m.kind == "rate" and m.tax_code}
 
     @classmethod
     def from_store(cls, store: Store) -> "AccountMap":
@@ -49,3 +56,7 @@ class AccountMap:
             return next((getattr(rule, attribute) for rule in rules if getattr(rule, attribute)), None)
 
         return Account(first("account_code"), first("tax_code"), first("contra_account"))
+
+    def tax_code_for_rate(self, layout: str, rate: Decimal) -> str | None:
+        """The tax code remembered for one tax rate in one layout (a DATEV BU-Schlüssel, a Xero tax rate name)."""
+        return self._rates.get(rate_key(layout, rate))

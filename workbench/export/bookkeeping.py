@@ -4,7 +4,7 @@ import csv
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import IO, Literal
 
@@ -41,7 +41,7 @@ DATEV_ENCODING = "cp1252"
 """DATEV reads its ASCII formats as ANSI (Windows-1252); characters outside it become '?'."""
 
 DATEV_INPUT_TAX_KEYS = {Decimal("19"): "9", Decimal("7"): "8"}
-"""Default BU-Schlüssel for German input tax (Vorsteuer) when no mapping gives a tax code."""
+"""Default BU-Schlüssel for German input tax (Vorsteuer) when no rate mapping gives a tax code."""
 
 
 class ExportError(WorkbenchError):
@@ -79,11 +79,34 @@ class Booking:
     tax: Decimal | None
     rate: Decimal | None
     account: Account
+    tax_code: str | None = None
 
     @property
     def net(self) -> Decimal:
         """The amount before tax (the gross amount when the tax is not known)."""
         return self.gross - (self.tax or Decimal("0"))
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A document a bookkeeping export left out, and why (shown with a link to it on the Review page)."""
+
+    document_id: int
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CsvReport:
+    """What a bookkeeping export wrote: the documents booked, and those left out with their reasons."""
+
+    written: list[StoredDocument]
+    left_out: list[LeftOut]
+
+    def refuse_empty(self) -> None:
+        """ExportError naming every document when all were left out (a file of headers only helps nobody)."""
+        if self.left_out and not self.written:
+            raise ExportError("cannot export: " + "; ".join(entry.reason for entry in self.left_out))
 
 
 def _bookings(stored: StoredDocument, account: Account) -> list[Booking]:
@@ -100,10 +123,9 @@ def _bookings(stored: StoredDocument, account: Account) -> list[Booking]:
         raise ExportError(f"{stored.file_name} (document {stored.id}): no {', '.join(missing)}")
     due_date = document.due_date.value if isinstance(document, Invoice) else None
     number = document_number(document) or f"WB-{stored.id}"
-    items = [item.description for item in document.line_items if item.description]
-    description = "; ".join(items)[:200] if items else f"{supplier} {number}"
+    # Supplier and number identify the bill in the books; line item text read by OCR is often till noise.
     common = dict(stored=stored, supplier=supplier, number=number, date=date, due_date=due_date or date,
-                  currency=document.currency.value, description=description, account=account)
+                  currency=document.currency.value, description=f"{supplier} {number}", account=account)
     lines = document.tax_lines
     if lines and all(line.base is not None and line.amount is not None for line in lines):
         gross = sum((line.base + line.amount for line in lines), Decimal("0"))  # type: ignore[operator]
@@ -114,63 +136,91 @@ def _bookings(stored: StoredDocument, account: Account) -> list[Booking]:
     return [Booking(**common, gross=total, tax=document.tax_total.value, rate=rate)]  # type: ignore[arg-type]
 
 
-def bookings(documents: list[StoredDocument], mapping: AccountMap, need_account: bool,
-             need_tax_code: bool = False, need_contra: bool = False) -> list[Booking]:
-    """All documents' booking lines; one ExportError lists every document that lacks what the layout needs."""
-    problems: list[str] = []
+def _percent(rate: Decimal) -> str:
+    return f"{rate.normalize():f} %"
+
+
+def _tax_code(layout: Preset, booking: Booking, lines: int, mapping: AccountMap) -> str | None:
+    """A booking line's tax code: its rate's mapping, else DATEV's default key for the rate, else the merchant's
+    or category's tax code, which only a document booked in one line may take (it names no rate)."""
+    if booking.rate is not None:
+        code = mapping.tax_code_for_rate(layout, booking.rate)
+        if code is None and layout == "datev":
+            code = DATEV_INPUT_TAX_KEYS.get(booking.rate.normalize())
+        if code is not None:
+            return code
+    return booking.account.tax_code if lines == 1 else None
+
+
+def bookings(layout: Preset, documents: list[StoredDocument], mapping: AccountMap, need_account: bool,
+             need_tax_code: bool = False, need_contra: bool = False) -> tuple[list[Booking], list[LeftOut]]:
+    """All documents' booking lines, one per tax rate with that rate's tax code, and the documents left out
+    (a missing field, account or tax code), each with its reason."""
+    left_out: list[LeftOut] = []
     result: list[Booking] = []
     for stored in documents:
         account = mapping.for_document(stored)
         try:
             lines = _bookings(stored, account)
         except ExportError as error:
-            problems.append(error.user_message)
+            left_out.append(LeftOut(stored.id, stored.file_name, error.user_message))
             continue
+        lines = [replace(line, tax_code=_tax_code(layout, line, len(lines), mapping)) for line in lines]
         wanted = [("account code", need_account, account.account_code),
-                  ("tax code", need_tax_code, account.tax_code),
                   ("contra account", need_contra, account.contra_account)]
         lacking = [name for name, needed, value in wanted if needed and not value]
+        if need_tax_code:
+            lacking += [f"tax code for {_percent(line.rate)}" if line.rate is not None and len(lines) > 1
+                        else "tax code" for line in lines if not line.tax_code]
         if lacking:
-            problems.append(f"{stored.file_name} (document {stored.id}, supplier {lines[0].supplier!r}): no"
-                            f" {' or '.join(lacking)}; set one for this merchant or a category on the mapping page")
+            left_out.append(LeftOut(stored.id, stored.file_name, (
+                f"{stored.file_name} (document {stored.id}, supplier {lines[0].supplier!r}): no"
+                f" {' or '.join(dict.fromkeys(lacking))}; set one for this merchant, a category or the tax rate on"
+                f" the mapping page")))
             continue
         result.extend(lines)
-    if problems:
-        raise ExportError("cannot export: " + "; ".join(problems))
-    return result
+    return result, left_out
 
 
 def _amount(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _write_xero(documents: list[StoredDocument], mapping: AccountMap, options: ExportOptions) -> str:
+def _description(booking: Booking, lines: list[Booking]) -> str:
+    """Supplier and number, and the rate when the document is booked in one line per rate."""
+    split = sum(other.stored.id == booking.stored.id for other in lines) > 1
+    return f"{booking.description} ({_percent(booking.rate)})" if split and booking.rate is not None \
+        else booking.description
+
+
+def _write_xero(lines: list[Booking], options: ExportOptions) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(XERO_COLUMNS)
-    for b in bookings(documents, mapping, need_account=True, need_tax_code=True):
+    for b in lines:
         row = dict.fromkeys(XERO_COLUMNS, "")
         row.update({
             "*ContactName": csv_text(b.supplier), "*InvoiceNumber": csv_text(b.number),
             "*InvoiceDate": b.date.strftime(options.xero_date_format),
-            "*DueDate": b.due_date.strftime(options.xero_date_format), "Description": csv_text(b.description),
-            "*Quantity": "1", "*UnitAmount": _amount(b.gross), "*AccountCode": csv_text(b.account.account_code),
-            "*TaxType": csv_text(b.account.tax_code), "TaxAmount": _amount(b.tax), "Currency": b.currency or "",
+            "*DueDate": b.due_date.strftime(options.xero_date_format),
+            "Description": csv_text(_description(b, lines)), "*Quantity": "1", "*UnitAmount": _amount(b.gross),
+            "*AccountCode": csv_text(b.account.account_code), "*TaxType": csv_text(b.tax_code),
+            "TaxAmount": _amount(b.tax), "Currency": b.currency or "",
         })
         writer.writerow(row.values())
     return out.getvalue()
 
 
-def _write_quickbooks(documents: list[StoredDocument], mapping: AccountMap, options: ExportOptions) -> str:
+def _write_quickbooks(lines: list[Booking], options: ExportOptions) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(QUICKBOOKS_COLUMNS)
-    for b in bookings(documents, mapping, need_account=True):
+    for b in lines:
         writer.writerow([
             csv_text(b.supplier), csv_text(b.number)[:21], b.date.strftime(options.quickbooks_date_format),
             b.due_date.strftime(options.quickbooks_date_format), csv_text(f"{b.stored.file_name}"),
-            csv_text(b.account.account_code), csv_text(b.description), _amount(b.net),
-            csv_text(b.account.tax_code), _amount(b.tax), b.currency or "",
+            csv_text(b.account.account_code), csv_text(_description(b, lines)), _amount(b.net),
+            csv_text(b.tax_code), _amount(b.tax), b.currency or "",
         ])
     return out.getvalue()
 
@@ -185,10 +235,8 @@ def _datev_amount(value: Decimal) -> str:
     return f"{abs(value):.2f}".replace(".", ",")
 
 
-def _write_datev(documents: list[StoredDocument], mapping: AccountMap, options: ExportOptions) -> str:
-    lines = bookings(documents, mapping, need_account=True, need_contra=True)
-    not_keys = sorted({b.account.tax_code for b in lines
-                       if b.account.tax_code and not re.fullmatch(r"\d{1,4}", b.account.tax_code)})
+def _write_datev(lines: list[Booking], options: ExportOptions) -> str:
+    not_keys = sorted({b.tax_code for b in lines if b.tax_code and not re.fullmatch(r"\d{1,4}", b.tax_code)})
     if not_keys:
         raise ExportError(f"DATEV needs a BU-Schlüssel of up to 4 digits as tax code, not"
                           f" {', '.join(map(repr, not_keys))}; change the mapping")
@@ -200,7 +248,8 @@ def _write_datev(documents: list[StoredDocument], mapping: AccountMap, options: 
     years = sorted({b.date.year for b in lines})
     if len(years) > 1:
         raise ExportError(f"a DATEV Buchungsstapel covers one fiscal year, but the documents are dated"
-                          f" {', '.join(map(str, years))}; export each year on its own")
+                          f" {', '.join(map(str, years))}; export each year on its own (workbench export --from"
+                          f" {years[0]}-01-01 --to {years[0]}-12-31, or choose the period on the Export page)")
     year = years[0] if years else options.created.year
     first = min((b.date for b in lines), default=dt.date(year, 1, 1))
     last = max((b.date for b in lines), default=dt.date(year, 12, 31))
@@ -215,28 +264,41 @@ def _write_datev(documents: list[StoredDocument], mapping: AccountMap, options: 
     ]
     rows = [";".join(header), ";".join(DATEV_COLUMNS)]
     for b in lines:
-        tax_key = b.account.tax_code or (DATEV_INPUT_TAX_KEYS.get(b.rate.normalize()) if b.rate else None)
         rows.append(";".join([
             _datev_amount(b.gross), '"S"' if b.gross >= 0 else '"H"', _datev_text(b.currency or "EUR", 3),
             "", "", '""', b.account.account_code or "", b.account.contra_account or "",
-            _datev_text(tax_key, 4), b.date.strftime("%d%m"),
+            _datev_text(b.tax_code, 4), b.date.strftime("%d%m"),
             _datev_text(re.sub(r"[^A-Za-z0-9$&%*+\-/]", "", b.number), 36), '""', "",
             _datev_text(b.supplier, 60),
         ]))
     return "\r\n".join(rows) + "\r\n"
 
 
+_NEEDS: dict[Preset, dict[str, bool]] = {
+    "xero": {"need_account": True, "need_tax_code": True},
+    "quickbooks": {"need_account": True},
+    "datev": {"need_account": True, "need_contra": True},
+}
+
+
 def write_csv(preset: Preset, documents: list[StoredDocument], buffer: IO[bytes], mapping: AccountMap,
-              options: ExportOptions | None = None) -> None:
+              options: ExportOptions | None = None) -> CsvReport:
     """Write the documents in a bookkeeping layout to a binary buffer (Xero, QuickBooks: UTF-8 with BOM,
-    comma; DATEV: Windows-1252, semicolon, decimal comma, EXTF header). Raises ExportError first when
-    a document lacks a field or account the layout needs, naming each one."""
+    comma; DATEV: Windows-1252, semicolon, decimal comma, EXTF header), one line per tax rate.
+
+    A document lacking a field, account or tax code the layout needs is left out and listed in the report
+    (`CsvReport.refuse_empty` says when nothing could be written); ExportError when the batch itself cannot be
+    written (DATEV: documents of two years, tax keys or accounts that are not numbers).
+    """
     options = options or ExportOptions()
-    if preset == "xero":
-        buffer.write(_write_xero(documents, mapping, options).encode("utf-8-sig"))
-    elif preset == "quickbooks":
-        buffer.write(_write_quickbooks(documents, mapping, options).encode("utf-8-sig"))
-    elif preset == "datev":
-        buffer.write(_write_datev(documents, mapping, options).encode(DATEV_ENCODING, errors="replace"))
-    else:
+    if preset not in PRESETS:
         raise ExportError(f"unknown export layout {preset!r}; choose one of: {', '.join(PRESETS)}")
+    lines, left_out = bookings(preset, documents, mapping, **_NEEDS[preset])
+    if preset == "xero":
+        buffer.write(_write_xero(lines, options).encode("utf-8-sig"))
+    elif preset == "quickbooks":
+        buffer.write(_write_quickbooks(lines, options).encode("utf-8-sig"))
+    else:
+        buffer.write(_write_datev(lines, options).encode(DATEV_ENCODING, errors="replace"))
+    left = {entry.document_id for entry in left_out}
+    return CsvReport([stored for stored in documents if stored.id not in left], left_out)

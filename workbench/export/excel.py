@@ -1,4 +1,4 @@
-"""The Excel workbook of stored documents: Documents, Invoices, Line items and Issues sheets (openpyxl)."""
+"""The Excel workbook of stored documents: Documents, Invoices, Line items, Issues and Corrections (openpyxl)."""
 
 import datetime as dt
 from collections.abc import Callable
@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -14,11 +15,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from schemas import Extracted, Invoice
 from workbench.duplicates import Duplicate, find_duplicates
 from workbench.export.text import clean, is_formula_like
-from workbench.store import StoredDocument
+from workbench.store import AuditEntry, StoredDocument
 
 AMOUNT_FORMAT = "0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 LOW_CONFIDENCE_FILL = PatternFill(fill_type="solid", start_color="FFF8CBAD", end_color="FFF8CBAD")
+CORRECTED_FILL = PatternFill(fill_type="solid", start_color="FFD9D2E9", end_color="FFD9D2E9")
+"""Cells holding a value a person typed: not a machine reading, so they carry no confidence."""
 _HEADER_FONT = Font(bold=True)
 _LINK_FONT = Font(color="FF0563C1", underline="single")
 
@@ -26,19 +29,21 @@ Getter = Callable[[Any], Extracted[Any] | None]
 
 # Key fields of the Documents sheet: one column for a receipt's and an invoice's version of a field
 # (None where the field does not exist for that type).
-KEY_FIELDS: list[tuple[str, Getter, Getter]] = [
-    ("supplier", lambda r: r.merchant_name, lambda i: i.seller.name),
-    ("supplier_address", lambda r: r.merchant_address, lambda i: i.seller.address),
-    ("supplier_tax_id", lambda r: r.merchant_tax_id, lambda i: i.seller.vat_id),
-    ("number", lambda r: r.receipt_number, lambda i: i.invoice_number),
-    ("date", lambda r: r.date, lambda i: i.issue_date),
-    ("due_date", lambda r: None, lambda i: i.due_date),
-    ("currency", lambda r: r.currency, lambda i: i.currency),
-    ("subtotal", lambda r: r.subtotal, lambda i: i.net_total),
-    ("tax_total", lambda r: r.tax_total, lambda i: i.tax_total),
-    ("total", lambda r: r.total, lambda i: i.grand_total),
-    ("payment_method", lambda r: r.payment_method, lambda i: None),
+KEY_FIELDS: list[tuple[str, Getter, Getter, str | None, str | None]] = [
+    ("supplier", lambda r: r.merchant_name, lambda i: i.seller.name, "merchant_name", "seller.name"),
+    ("supplier_address", lambda r: r.merchant_address, lambda i: i.seller.address, "merchant_address",
+     "seller.address"),
+    ("supplier_tax_id", lambda r: r.merchant_tax_id, lambda i: i.seller.vat_id, "merchant_tax_id", "seller.vat_id"),
+    ("number", lambda r: r.receipt_number, lambda i: i.invoice_number, "receipt_number", "invoice_number"),
+    ("date", lambda r: r.date, lambda i: i.issue_date, "date", "issue_date"),
+    ("due_date", lambda r: None, lambda i: i.due_date, None, "due_date"),
+    ("currency", lambda r: r.currency, lambda i: i.currency, "currency", "currency"),
+    ("subtotal", lambda r: r.subtotal, lambda i: i.net_total, "subtotal", "net_total"),
+    ("tax_total", lambda r: r.tax_total, lambda i: i.tax_total, "tax_total", "tax_total"),
+    ("total", lambda r: r.total, lambda i: i.grand_total, "total", "grand_total"),
+    ("payment_method", lambda r: r.payment_method, lambda i: None, "payment_method", None),
 ]
+"""Column, receipt field, invoice field, and the two fields' paths (as the audit trail names corrections)."""
 
 INVOICE_FIELDS: list[tuple[str, Callable[[Invoice], Extracted[Any]]]] = [
     ("kind", lambda i: i.kind),
@@ -104,31 +109,47 @@ def _rate_label(rate: Decimal) -> str:
     return f"{rate.normalize():f}%"
 
 
+Corrections = dict[tuple[int, str], list[AuditEntry]]
+
+
+def _corrections(audit: list[AuditEntry] | None) -> Corrections:
+    found: Corrections = {}
+    for entry in audit or []:
+        if entry.action == "correct" and entry.document_id is not None and entry.field:
+            found.setdefault((entry.document_id, entry.field), []).append(entry)
+    return found
+
+
 def write_workbook(documents: list[StoredDocument], target: Path | IO[bytes], threshold: float,
-                   duplicates: dict[int, list[Duplicate]] | None = None) -> None:
+                   duplicates: dict[int, list[Duplicate]] | None = None,
+                   audit: list[AuditEntry] | None = None) -> None:
     """Write the documents' current readings to an .xlsx file or binary buffer.
 
     Fields with confidence below `threshold` are shaded, their value and their `_confidence` cell alike.
+    Values a person typed are shaded apart with no confidence, a note saying who changed what, and a row each
+    on the Corrections sheet (origin, the value first read, who, when; from `audit`, the store's trail).
     `duplicates` (by document id) fills the `duplicate_of` column, linked to the other document's row;
     when None they are looked for among `documents` themselves.
     """
     if duplicates is None:
         duplicates = find_duplicates(documents)
+    corrections = _corrections(audit)
     workbook = Workbook()
     workbook.remove(workbook.active)
-    _documents_sheet(workbook, documents, threshold, duplicates)
+    _documents_sheet(workbook, documents, threshold, duplicates, corrections)
     _invoices_sheet(workbook, documents, threshold)
     _line_items_sheet(workbook, documents)
     _issues_sheet(workbook, documents)
+    _corrections_sheet(workbook, documents, corrections)
     workbook.save(target)
 
 
 def _documents_sheet(workbook: Workbook, documents: list[StoredDocument], threshold: float,
-                     duplicates: dict[int, list[Duplicate]]) -> None:
+                     duplicates: dict[int, list[Duplicate]], corrections: Corrections) -> None:
     headers = ["id", "file", "doc_type", "status", "engine", "duplicate_of"]
-    for name, _, _ in KEY_FIELDS:
+    for name, *_ in KEY_FIELDS:
         headers += [name, f"{name}_confidence"]
-    headers += ["issues", "error"]
+    headers += ["issues", "error", "corrected"]
     sheet = _sheet(workbook, "Documents", headers)
     rows = {stored.id: index for index, stored in enumerate(documents, start=2)}
     for row, stored in enumerate(documents, start=2):
@@ -143,12 +164,20 @@ def _documents_sheet(workbook: Workbook, documents: list[StoredDocument], thresh
             link.font = _LINK_FONT
         column = len(values) + 1
         document = stored.current
-        for _, receipt_field, invoice_field in KEY_FIELDS:
-            if document is None:
-                field = None
-            else:
-                field = invoice_field(document) if isinstance(document, Invoice) else receipt_field(document)
-            if field is not None:
+        corrected: list[str] = []
+        for name, receipt_field, invoice_field, receipt_path, invoice_path in KEY_FIELDS:
+            is_invoice = isinstance(document, Invoice)
+            field = None if document is None else invoice_field(document) if is_invoice else receipt_field(document)
+            if field is not None and field.origin == "user":
+                corrected.append(name)
+                value_cell = _put(sheet, row, column, field.value)
+                value_cell.fill = CORRECTED_FILL
+                _put(sheet, row, column + 1, None).fill = CORRECTED_FILL
+                entries = corrections.get((stored.id, (invoice_path if is_invoice else receipt_path) or ""), [])
+                if entries:
+                    value_cell.comment = Comment(f"corrected by {entries[-1].user} at {entries[-1].at}; first read"
+                                                 f" as {entries[0].old_value or 'nothing'}", "workbench")
+            elif field is not None:
                 value_cell = _put(sheet, row, column, field.value)
                 confidence_cell = _put(sheet, row, column + 1, round(field.confidence, 3))
                 confidence_cell.number_format = "0.00"
@@ -158,6 +187,7 @@ def _documents_sheet(workbook: Workbook, documents: list[StoredDocument], thresh
             column += 2
         _put(sheet, row, column, len(stored.issues))
         _put(sheet, row, column + 1, stored.error)
+        _put(sheet, row, column + 2, ", ".join(corrected) or None)
     _finish(sheet)
 
 
@@ -218,3 +248,31 @@ def _issues_sheet(workbook: Workbook, documents: list[StoredDocument]) -> None:
                 _put(sheet, row, column, value)
             row += 1
     _finish(sheet)
+
+
+def _corrections_sheet(workbook: Workbook, documents: list[StoredDocument], corrections: Corrections) -> None:
+    """One row per corrected field: the value now, its origin, the value first read, who corrected it and when."""
+    sheet = _sheet(workbook, "Corrections", ["document_id", "file", "field", "value", "origin", "original_value",
+                                             "original_origin", "original_confidence", "corrected_by",
+                                             "corrected_at"])
+    row = 2
+    for stored in documents:
+        fields = sorted({field for document_id, field in corrections if document_id == stored.id})
+        for field in fields:
+            entries = corrections[(stored.id, field)]
+            original = _extracted(stored.original, field)
+            values = [stored.id, stored.file_name, field, entries[-1].new_value, "user", entries[0].old_value,
+                      original.origin if original else None,
+                      round(original.confidence, 3) if original and original.value is not None else None,
+                      entries[-1].user, entries[-1].at]
+            for column, value in enumerate(values, start=1):
+                _put(sheet, row, column, value)
+            row += 1
+    _finish(sheet)
+
+
+def _extracted(document: Any, path: str) -> Extracted[Any] | None:
+    node = document
+    for part in path.split("."):
+        node = getattr(node, part, None)
+    return node if isinstance(node, Extracted) else None

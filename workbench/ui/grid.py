@@ -21,7 +21,7 @@ KEY_FIELDS: dict[str, dict[str, str]] = {
 }
 # Without these a document cannot be booked, so a missing one always needs a look.
 REQUIRED_COLUMNS = ("Party", "Date", "Total")
-EDITABLE_COLUMNS = (*KEY_FIELDS, "Status")
+EDITABLE_COLUMNS = ("Select", *KEY_FIELDS, "Status")
 DECISIONS = tuple(status for status in STATUSES if status != "failed")
 STATUS_LABELS = {"needs_review": "needs review", "approved": "approved", "rejected": "rejected",
                  "failed": "could not be read"}
@@ -164,7 +164,7 @@ def grid_frame(documents: list[StoredDocument], threshold: float,
     for stored in documents:
         views = {view.path: view for view in field_views(stored, threshold)}
         doc_type = stored.doc_type or "receipt"
-        row: dict[str, Any] = {"ID": stored.id, "Status": stored.status}
+        row: dict[str, Any] = {"Select": False, "ID": stored.id, "Status": stored.status}
         look = [view.label for view in views.values() if view.attention]
         row["Needs a look"] = ", ".join(look) if look else ("could not be read" if stored.error else "")
         for column, paths in KEY_FIELDS.items():
@@ -172,16 +172,17 @@ def grid_frame(documents: list[StoredDocument], threshold: float,
             row[column] = view.value if view is not None else None
             row[confidence_column(column)] = _confidence_text(view, threshold)
         row["Issues"] = len(stored.issues)
+        row["Exported"] = stored.export_id or ""
         others = (duplicates or {}).get(stored.id, [])
         row["Duplicate of"] = ", ".join(f"#{other}" for other in others)
         row["File"] = stored.file_name
         row["Type"] = stored.doc_type or ""
         row["version"] = stored.version
         rows.append(row)
-    columns = ["ID", "Status", "Needs a look"]
+    columns = ["Select", "ID", "Status", "Needs a look"]
     for column in KEY_FIELDS:
         columns += [column, confidence_column(column)]
-    columns += ["Issues", "Duplicate of", "File", "Type", "version"]
+    columns += ["Issues", "Exported", "Duplicate of", "File", "Type", "version"]
     frame = pd.DataFrame(rows, columns=columns)
     # Text dtype even when a column holds no value yet, so the editor offers text cells for typing one in.
     return frame.astype({column: "string" for column in (*KEY_FIELDS, "Status")})
@@ -217,6 +218,23 @@ def grid_edits(frame: pd.DataFrame, documents: list[StoredDocument],
         status = _cell_text(cells.get("Status"))
         edits.append(GridEdit(stored.id, stored.version, values, status))
     return edits
+
+
+def matching(documents: list[StoredDocument], frame: pd.DataFrame, query: str) -> list[StoredDocument]:
+    """The documents whose grid row contains every word of `query` (any column, any case)."""
+    words = query.casefold().split()
+    if not words:
+        return documents
+    texts = frame.drop(columns=["Select", "version"]).astype("string").fillna("").agg(" ".join, axis=1)
+    texts = texts.str.replace("_", " ")
+    keep = {int(document_id) for document_id, text in zip(frame["ID"], texts, strict=True)
+            if all(word in text.casefold() for word in words)}
+    return [stored for stored in documents if stored.id in keep]
+
+
+def selected_ids(frame: pd.DataFrame, edited_rows: dict[int | str, dict[str, Any]]) -> list[int]:
+    """The ids of the rows ticked in the grid's Select column (from the data editor's `edited_rows`)."""
+    return [int(frame.iloc[int(position)]["ID"]) for position, cells in edited_rows.items() if cells.get("Select")]
 
 
 def next_needing_review(documents: list[StoredDocument], after: int | None) -> int | None:

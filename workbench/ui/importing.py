@@ -10,7 +10,7 @@ from workbench.batch import import_bytes
 from workbench.config import Settings
 from workbench.engines import Engine
 from workbench.errors import WorkbenchError
-from workbench.ingest import iter_files
+from workbench.ingest import content_hash, iter_files
 from workbench.store import Store
 from workbench.ui import resources
 from workbench.ui.grid import extracted_fields
@@ -29,6 +29,7 @@ class Outcome:
     fields: int
     issues: int
     error: str | None
+    already_imported: bool = False
 
 
 def sample_files(settings: Settings) -> list[Path]:
@@ -53,22 +54,34 @@ def read_files(files: Iterable[tuple[str, bytes]], total: int, store: Store, eng
     progress = st.progress(0.0, text=f"Reading 0 of {total}…")
     for index, (name, data) in enumerate(files, start=1):
         progress.progress((index - 1) / total, text=f"Reading {index} of {total}: {plain(name)}")
-        try:
-            document_id, result = import_bytes(data, name, store, engine, settings, doc_type)
-        except WorkbenchError as error:
-            outcome = Outcome(name, None, None, 0, 0, error.user_message)
+        digest = content_hash(data)
+        known = store.find_hash(digest) if store.has_hash(digest) else None
+        if known is not None:
+            stored = store.get(known)
+            outcome = Outcome(name, known, stored.doc_type, 0, len(stored.issues), None, already_imported=True)
         else:
-            found = 0 if result.document is None else sum(
-                1 for _, field in extracted_fields(result.document) if field.value is not None)
-            outcome = Outcome(name, document_id, result.doc_type, found, len(result.issues), result.error)
+            outcome = _read_one(name, data, store, engine, settings, doc_type)
         show_outcome(outcome)
         yield outcome
     progress.progress(1.0, text=f"Read {total} file{'s' if total != 1 else ''}.")
 
 
+def _read_one(name: str, data: bytes, store: Store, engine: Engine, settings: Settings, doc_type: str) -> Outcome:
+    try:
+        document_id, result = import_bytes(data, name, store, engine, settings, doc_type)
+    except WorkbenchError as error:
+        return Outcome(name, None, None, 0, 0, error.user_message)
+    found = 0 if result.document is None else sum(
+        1 for _, field in extracted_fields(result.document) if field.value is not None)
+    return Outcome(name, document_id, result.doc_type, found, len(result.issues), result.error)
+
+
 def show_outcome(outcome: Outcome) -> None:
-    """One file's outcome: what was found, or its name and why it could not be read."""
-    if outcome.error is not None:
+    """One file's outcome: what was found, that it was imported before, or its name and why it could not be read."""
+    if outcome.already_imported:
+        st.info(f"**{plain(outcome.file)}** was already imported (document #{outcome.document_id}); it was not read"
+                " again.", icon=":material/inventory:")
+    elif outcome.error is not None:
         st.error(f"**{plain(outcome.file)}** could not be read: {plain(outcome.error)}", icon=":material/error:")
     else:
         st.success(f"**{plain(outcome.file)}**: {outcome.doc_type}, {outcome.fields} fields found,"

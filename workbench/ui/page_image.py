@@ -49,3 +49,18 @@ def zoom(page: Image.Image, bbox: tuple[float, float, float, float], width: int 
     region = page.crop(box)
     scale = width / region.width
     return region.resize((width, max(1, round(region.height * scale))), Image.Resampling.LANCZOS)
+
+
+MAGNIFICATIONS = (1.0, 1.5, 2.0, 3.0)
+"""How far the page may be magnified; 1 fits the whole page to its column."""
+
+
+def pan_region(size: tuple[int, int], magnification: float, across: float,
+               down: float) -> tuple[int, int, int, int]:
+    """The part of a page of `size` shown at `magnification`: 1/magnification of each side, its left and top
+    edges `across` and `down` (0-1) of the way along what is left over."""
+    width, height = size
+    part_width, part_height = round(width / magnification), round(height / magnification)
+    left = round((width - part_width) * min(max(across, 0.0), 1.0))
+    top = round((height - part_height) * min(max(down, 0.0), 1.0))
+    return left, top, left + part_width, top + part_height

@@ -1,4 +1,4 @@
-"""Dashboard page: documents by status, totals by month and currency, and a chart of them."""
+"""Dashboard page: documents by status, totals by month and currency (rejected and unread left out), and a chart."""
 
 import pandas as pd
 import streamlit as st
@@ -10,11 +10,14 @@ from workbench.ui.grid import STATUS_LABELS
 
 
 def totals_by_month(documents: list[StoredDocument]) -> pd.DataFrame:
-    """Sum of document totals per month (YYYY-MM) and currency, with the number of documents."""
+    """Sum of document totals per month (YYYY-MM) and currency, with the number of documents.
+
+    Rejected documents are not spending to count, and unread ones have no total: both are left out.
+    """
     rows = []
     for stored in documents:
         document = stored.current
-        if document is None:
+        if document is None or stored.status in ("rejected", "failed"):
             continue
         date, total = document_date(document), document_total(document)
         if date is None or total is None:
@@ -38,7 +41,8 @@ if not documents:
     st.stop()
 
 totals = totals_by_month(documents)
-undated = len(documents) - int(totals["Documents"].sum())
+counted = [stored for stored in documents if stored.status not in ("rejected", "failed")]
+undated = len(counted) - int(totals["Documents"].sum())
 st.subheader("Totals by month and currency", anchor=False)
 if totals.empty:
     st.caption("No document has both a date and a total yet.")
@@ -50,6 +54,7 @@ else:
                            column_config={"Total": st.column_config.NumberColumn(format="%.2f")})
 if undated:
     st.caption(f"{undated} document{'s' if undated != 1 else ''} without a date or total are not counted above.")
+st.caption("Rejected documents and documents that could not be read are not counted in the totals.")
 
 st.subheader("By engine and type", anchor=False)
 mix = pd.DataFrame([{"Engine": stored.engine, "Type": stored.doc_type or "unread", "Status": STATUS_LABELS[stored.status]}

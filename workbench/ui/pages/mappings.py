@@ -1,9 +1,12 @@
-"""Mappings page: account codes per merchant or category, remembered for every later bookkeeping export."""
+"""Mappings page: account codes per merchant or category and tax codes per rate, for every bookkeeping export."""
+
+from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 import streamlit as st
 
 from workbench.duplicates import name_key, supplier_name
+from workbench.export import PRESETS, rate_key
 from workbench.export.accounts import ANY_CATEGORY
 from workbench.store import Mapping
 from workbench.ui import resources, state
@@ -11,6 +14,8 @@ from workbench.ui.safe import plain
 
 CATEGORIES = ("receipt", "invoice", ANY_CATEGORY)
 CODES = ["Account code", "Tax code", "Contra account"]
+RATE_HINTS = {"datev": "BU-Schlüssel, e.g. 9 for 19 % Vorsteuer", "xero": "tax rate name, e.g. 20% (VAT on Expenses)",
+              "quickbooks": "tax code, e.g. 19.0% ECG"}
 
 settings = resources.settings()
 store = resources.store()
@@ -63,12 +68,47 @@ def _save(before: list[Mapping], edited: pd.DataFrame) -> int:
     return changed
 
 
+def _rate_frame(mappings: list[Mapping]) -> pd.DataFrame:
+    rows = []
+    for m in mappings:
+        layout, _, rate = m.key.partition(":")
+        rows.append({"Layout": layout, "Rate %": rate, "Tax code": m.tax_code})
+    return pd.DataFrame(rows, columns=["Layout", "Rate %", "Tax code"]).astype("string")
+
+
+def _save_rates(before: list[Mapping], edited: pd.DataFrame) -> int:
+    """Store the tax code of each (layout, rate) row, forget removed rows; returns how many changed."""
+    old = {m.key: m.tax_code for m in before}
+    seen, changed = set(), 0
+    for row in edited.to_dict("records"):
+        layout, rate, code = _text(row["Layout"]), _text(row["Rate %"]), _text(row["Tax code"])
+        if layout not in PRESETS or rate is None:
+            continue
+        try:
+            key = rate_key(layout, Decimal(rate.replace(",", ".")))
+        except InvalidOperation:
+            state.flash("error", f"{plain(rate)} is not a tax rate in percent; that row was not saved.")
+            continue
+        seen.add(key)
+        if code is None:
+            continue
+        if old.get(key) != code:
+            store.set_mapping("rate", key, user, account_code=None, tax_code=code)
+            changed += 1
+    for key in old.keys() - seen:
+        store.delete_mapping("rate", key, user)
+        changed += 1
+    return changed
+
+
 st.title("Account mappings", anchor=False)
 state.show_flashes()
 st.caption("Bookkeeping exports book each document on its merchant's accounts, else on its category's (receipt or"
            " invoice), else on the accounts of `*` (any document). Fill in the codes and save; rows left empty are"
            " not remembered.")
-mappings = store.mappings()
+every = store.mappings()
+mappings = [m for m in every if m.kind != "rate"]
+rates = [m for m in every if m.kind == "rate"]
 merchants = sorted({name for stored in store.list() if stored.current is not None
                     and (name := supplier_name(stored.current))})
 frame = _frame(mappings, merchants)
@@ -87,7 +127,7 @@ with st.form("mappings", border=False):
                                                           max_chars=64),
         },
     )
-    if st.form_submit_button("Save mappings", type="primary", icon=":material/save:"):
+    if st.form_submit_button("Save mappings", type="primary", icon=":material/save:", key="save-mappings"):
         count = _save(mappings, edited)
         state.flash("success", f"Saved: {count} mapping{'s' if count != 1 else ''} changed.")
         st.rerun()
@@ -95,6 +135,26 @@ with st.form("mappings", border=False):
 if mappings:
     st.caption("Last changes: " + "; ".join(f"{plain(m.key)} by {plain(m.user)} at {m.updated_at}"
                                             for m in sorted(mappings, key=lambda m: m.updated_at)[-3:]))
+
+st.subheader("Tax codes per rate", anchor=False)
+st.caption("A document with tax at several rates is booked in one line per rate, each with its rate's tax code in"
+           " the layout. DATEV uses BU-Schlüssel 9 (19 %) and 8 (7 %) where no row here says otherwise; a merchant's"
+           " or category's tax code applies only to documents with one rate.")
+with st.form("rates", border=False):
+    edited_rates = st.data_editor(
+        _rate_frame(rates), hide_index=True, num_rows="dynamic", width="stretch", key="rates-editor",
+        placeholder="",
+        column_config={
+            "Layout": st.column_config.SelectboxColumn("Layout", options=list(PRESETS), required=True, width="small"),
+            "Rate %": st.column_config.TextColumn("Rate %", required=True, width="small", max_chars=8),
+            "Tax code": st.column_config.TextColumn("Tax code", max_chars=64, help="; ".join(
+                f"{layout}: {hint}" for layout, hint in RATE_HINTS.items())),
+        },
+    )
+    if st.form_submit_button("Save tax codes", icon=":material/save:", key="save-rates"):
+        count = _save_rates(rates, edited_rates)
+        state.flash("success", f"Saved: {count} tax code{'s' if count != 1 else ''} changed.")
+        st.rerun()
 
 st.subheader("Learned merchant names", anchor=False)
 st.caption("When you correct a receipt's merchant name, later receipts with the same phone number, tax id or"
@@ -109,7 +169,7 @@ else:
                                for fact in learned]), hide_index=True, width="stretch")
     with st.form("forget-name", border=False):
         key = st.selectbox("Entry to forget", [fact.key for fact in learned])
-        if st.form_submit_button("Forget", icon=":material/undo:"):
+        if st.form_submit_button("Forget", icon=":material/undo:", key="forget"):
             store.forget_name(key, user)
             state.flash("success", f"Forgot the name learned under {key}.")
             st.rerun()

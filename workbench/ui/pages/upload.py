@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from workbench.duplicates import find_duplicates
 from workbench.engines import available_engines
 from workbench.errors import WorkbenchError
 from workbench.ui import resources
@@ -56,5 +57,11 @@ if uploads:
             done[upload.file_id] = outcome
     read = [done[upload.file_id] for upload in uploads if upload.file_id in done]
     failed = sum(outcome.error is not None for outcome in read)
-    st.caption(f"{len(read) - failed} of {len(read)} read; {failed} could not be read."
-               " Open the Review page to check and approve them.")
+    again = sum(outcome.already_imported for outcome in read)
+    found = find_duplicates(store.list())
+    for outcome in read:
+        for duplicate in found.get(outcome.document_id, []) if not outcome.already_imported else []:
+            st.warning(f"**{plain(outcome.file)}** (document #{outcome.document_id}) looks like document"
+                       f" #{duplicate.other_id}: {plain(duplicate.reason)}", icon=":material/content_copy:")
+    st.caption(f"{len(read) - failed - again} of {len(read)} read; {again} already imported; {failed} could not"
+               " be read. Open the Review page to check and approve them.")
