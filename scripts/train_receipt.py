@@ -99,7 +99,7 @@ def main() -> None:
             if not folder:
                 parser.error(f"--group {spec!r}: expected NAME=FOLDER")
             folders[name] = Path(folder)
-    folders |= {f"synthetic:{path.name}": path for path in args.synthetic}
+    folders |= {f"synthetic-{path.name}": path for path in args.synthetic}
     groups = load_groups(folders, args.ocr_cache, args.limit, args.cached_only)
     if not groups:
         parser.error("no labelled receipts found; point --group at folders with images/ and labels/")

@@ -58,8 +58,10 @@ def _blocks(image: Image.Image) -> Image.Image:
 
 def crop_hash(image: Image.Image) -> str:
     """The cropping-tolerant hash of a page image: a perceptual hash per block of print (imagehash, hex)."""
-    return str(imagehash.crop_resistant_hash(_blocks(image), hash_func=imagehash.phash, min_segment_size=60,
-                                             segment_threshold=200))
+    # Segmented at 150 px rather than imagehash's 300: the blocks of print stay apart, and the segmentation
+    # (pure Python) costs a sixth, 0.05 s of CPU a page instead of 0.3 s (bulk import reads 3-4 receipts/s).
+    return str(imagehash.crop_resistant_hash(_blocks(image), hash_func=imagehash.phash, min_segment_size=15,
+                                             segment_threshold=200, segmentation_image_size=150))
 
 
 def shared_blocks(one: str, other: str) -> int:
