@@ -51,6 +51,8 @@ LISTWISE_PARAMS = {**RANKER_PARAMS, "objective": "lambdarank", "lambdarank_trunc
 LISTWISE_FIELDS = ("merchant_name", "merchant_address")
 JUDGE_PARAMS = {**RANKER_PARAMS, "num_leaves": 7, "min_data_in_leaf": 20, "learning_rate": 0.05}
 JUDGE_ROUNDS = 150
+MONOTONE_EVIDENCE = frozenset({"rule", "ocr", "consistent", "doc_score_mean"})
+"""Judge features whose growth may only raise the verdict."""
 
 
 @dataclass
@@ -266,6 +268,10 @@ def fit_judges(rows: list[dict[str, float]], ys: list[bool], folds: int = 3,
     x, y = matrix(rows, names), np.array(ys, dtype=float)
     held_out = np.zeros(len(y))
     judges = []
+    # Evidence that only ever argues for a value, however rare its absence is in training: the rules' own
+    # confidence, the reading score of the source, and arithmetic that agrees.
+    params = {**JUDGE_PARAMS, "monotone_constraints": [int(n in MONOTONE_EVIDENCE) for n in names],
+              "monotone_constraints_method": "advanced"}
     if groups is not None and len(set(groups)) >= folds:
         from sklearn.model_selection import GroupKFold
 
@@ -273,7 +279,7 @@ def fit_judges(rows: list[dict[str, float]], ys: list[bool], folds: int = 3,
     else:
         splits = KFold(folds, shuffle=True, random_state=SEED).split(x)
     for train_idx, test_idx in splits:
-        judge = lgb.train(JUDGE_PARAMS, lgb.Dataset(x[train_idx], y[train_idx]), JUDGE_ROUNDS)
+        judge = lgb.train(params, lgb.Dataset(x[train_idx], y[train_idx]), JUDGE_ROUNDS)
         held_out[test_idx] = judge.predict(x[test_idx])
         judges.append(judge)
     return judges, names, Isotonic.fit(held_out, y)

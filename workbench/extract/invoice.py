@@ -1,8 +1,9 @@
 """Extract an Invoice from page text (a PDF text layer or OCR lines) by labels, layout and arithmetic.
 
 How each field is found:
-- Labels in German, English and French ("Rechnungsnummer", "Invoice No.", "N° de facture", "Nettobetrag",
-  "Total HT", "MwSt", "TVA", "Gesamtbetrag", "Total TTC", "Fällig", "Échéance", ...) are matched on
+- Labels in German, English, French, Spanish, Italian and Dutch ("Rechnungsnummer", "Invoice No.", "N° de
+  facture", "Factura n.º", "Fattura n.", "Factuurnummer", "Nettobetrag", "Total HT", "Base imponible", "MwSt",
+  "TVA", "IVA", "btw", "Gesamtbetrag", "Total TTC", "Totale documento", "Fällig", "Échéance", ...) are matched on
   accent-folded, lower-cased text. A label's value is read after it in the same line, in the next box of
   the same printed row, or below it in the same column (tables whose header sits above the values).
 - Totals: every labelled amount is a candidate for net, tax, gross or amount due; the chosen triple is the
@@ -34,8 +35,15 @@ from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from schemas import Extracted, Invoice, LineItem, PageText, Party, Source, TaxLine
 from workbench.extract.features import group_lines
+from workbench.extract.parsers import (
+    PERCENT,
+    day_first_by_dates,
+    detect_currency,
+    find_amounts,
+    find_currencies,
+    find_dates,
+)
 from workbench.extract.ranker import INVOICE_MODEL_PATH, ExtractionModel, load_model
-from workbench.extract.parsers import PERCENT, detect_currency, find_amounts, find_currencies, find_dates
 
 _CENT = Decimal("0.01")
 _MAX_MONEY = Decimal("999999999.99")
@@ -98,7 +106,7 @@ class Row:
         return self.boxes[0].page
 
 
-_GLUED_WORD = re.compile(r"(?<=\d)(vom|von|dated|date|from|du|le|am)(?=\s*\d)", re.IGNORECASE)
+_GLUED_WORD = re.compile(r"(?<=\d)(vom|von|van|dated|date|from|of|du|le|del|de|am)(?=\s*\d)", re.IGNORECASE)
 """A short word run together with the numbers around it in a text layer ("471102vom13.11.2019")."""
 
 
@@ -151,10 +159,16 @@ class Layout:
 
 _NUMBER_LABEL = re.compile(
     r"(?:(?<![a-z])rechnungs?\s?-?\s?(?:nummer|nr|no|num)|(?<![a-z])re\s?-?\s?nr|(?<![a-z])beleg\s?-?\s?(?:nummer|nr)"
-    r"|invoice\s*(?:no|number|nr|num|#|id)|^(?:invoice|rechnung|facture)(?=\s*:)|^n\s?[°o](?=\s*[:.]?\s*[a-z-]*\d)"
+    r"|invoice\s*(?:no|number|nr|num|#|id)|^(?:invoice|rechnung|facture|factura|fattura|factuur)(?=\s*:)"
+    r"|^n\s?[°o](?=\s*[:.]?\s*[a-z-]*\d)|(?<![a-z])factuur\s?-?\s?(?:nummer|nr|no)"
+    r"|^(?:invoice|rechnung|facture|factura|fattura|factuur)(?=\s+[a-z-]*\d[\w\-/.]*\s+(?:vom|van|du|del|de|of|dated)\s)"
+    r"|ref\.?\s*(?:de\s*)?(?:la\s*)?facture|referencia\s*(?:de\s*)?(?:la\s*)?factura|rif\.?\s*fattura"
+    r"|(?:factura|fattura|factuur)\s*(?:n\.?\s?[°o]\.?|no|nr|num|numero|n\.|#)"
+    r"|(?:n\.?\s?[°o]\.?|numero|nummer|num|n\.)\s*(?:de\s*|del\s*|della\s*)?(?:la\s*)?(?:factura|fattura|factuur|documento)"
     r"|inv\s?(?:no|#)|facture\s*(?:n\s?[°o]|no|numero|num|#)|n\s?[°o]\s*(?:de\s*)?(?:la\s*)?facture"
     r"|numero\s*(?:de\s*)?(?:la\s*)?facture|(?:gutschrift|credit\s?note|avoir|korrektur)\w*\s*(?:nummer|nr|no|n\s?°|#)"
-    r"|document\s*(?:no|number|#)|bill\s*(?:no|number|#)|\w*(?:rechnung|invoice|facture|gutschrift|korrektur)\w*\)?"
+    r"|document\s*(?:no|number|#)|bill\s*(?:no|number|#)"
+    r"|\w*(?:rechnung|invoice|facture|factura|fattura|factuur|gutschrift|korrektur)\w*\)?"
     r"(?:\s*\([^)]{0,40}\)|\s+[a-z]{2,25}){0,3}?\s*(?:nr|no|n\s?°|#|nummer|number|num))(?![a-z])\.?\s*[:#]?\s*",
 )
 _NUMBER_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]|[0-9]")
@@ -162,77 +176,96 @@ _NUMBER_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]|[0-9]")
 _ISSUE_LABEL = re.compile(
     r"(?:rechnungs\s?-?\s?datum|invoice\s*date|date\s*of\s*(?:invoice|issue)|issue\s*date|date\s*d.emission"
     r"|date\s*(?:de\s*(?:la\s*)?)?facture|beleg\s?-?\s?datum|belegdatum|datum\s*der\s*rechnung|ausstellungsdatum"
-    r"|ausgestellt\s*am|issued\s*(?:at|on)?|emise?\s*le|\b(?:datum|date|dated|le|vom|von|du)\b)"
+    r"|ausgestellt\s*am|issued\s*(?:at|on)?|emise?\s*le|fecha\s*(?:de\s*)?(?:la\s*)?(?:factura|emision|expedicion)"
+    r"|data\s*(?:della\s*)?(?:fattura|documento|emissione)|factuurdatum|\bde\s*fecha\b|\bd\.\s?d\."
+    r"|\b(?:datum|date|dated|le|vom|von|du|fecha|data|del)\b)"
 )
-_ISSUE_STRONG = re.compile(r"rechnungs|invoice|issue|facture|beleg|emission|emise?\s|ausstell")
+_ISSUE_STRONG = re.compile(r"rechnungs|invoice|issue|facture|factura|fattura|factuur|beleg|emission|emisi|emise?\s"
+                           r"|ausstell")
 _OTHER_DATE = re.compile(
     r"liefer|leistung|bestell|auftrag|order|deliver|shipping|versand|due|fallig|faellig|echeance|livraison"
     r"|commande|zahl|payment|paiement|period|zeitraum|skonto|abrechnungs|geburt|gultig|valid|bis\b|until|from\b"
-    r"|\bab\b|druck|print|reklamation|telefonat|schreiben"
+    r"|\bab\b|druck|print|reklamation|telefonat|schreiben|entrega|pedido|vencimiento|impres|consegna|ordine|scadenza"
+    r"|stampa|\bddt\b|levering|lever|bestel|verval|afgedrukt|imprim"
 )
 _DUE_LABEL = re.compile(
     r"fallig|faellig|zahlungsziel|zahlbar\s*(?:bis|am|spatestens)|due\s*(?:date|on|by)|payment\s*due|pay\s*by"
     r"|payable\s*(?:by|before|on)|echeance|a\s*payer\s*avant|payable\s*avant|date\s*limite|\bbis\s*zum\b|netto\s*bis"
-    r"|spatestens|(?:remit|pay)\s*(?:until|by|before)"
+    r"|spatestens|(?:remit|pay)\s*(?:until|by|before)|vencimiento|pagar\s*antes|scadenza|pagare\s*entro|vervaldatum"
+    r"|te\s*betalen\s*(?:voor|uiterlijk)|uiterlijk"
 )
 
 _EXCLUDE_TOTAL = re.compile(
     r"zuschl|abschl|rabatt|skonto|discount|allowance|\bcharge|remise|frais|anzahlung|prepaid|already\s*paid|deposit"
     r"|acompte|erhalten|bereits|versand|shipping|fracht|porto|\bid\b|idnr|id-nr|\bnr\b|nummer|number|\bno\b|intracom"
-    r"|steuersatz|tax\s*rate|taux|vat\s*reg|registration|siret|siren|rcs|basis\s*:|pfand"
+    r"|steuersatz|tax\s*rate|taux|vat\s*reg|registration|siret|siren|rcs|basis\s*:|pfand|descuento|anticipo"
+    r"|ya\s*pagado|redondeo|portes|recargo|sconto|acconto|gia\s*pagato|arrotondamento|maggiorazione|korting"
+    r"|aanbetaling|vooruitbetaald|reeds\s*betaald|afronding|toeslag|verzendkosten|\btipo\b|aliq"
 )
 _GROSS_STRONG = re.compile(
     r"gesamtbetrag|bruttobetrag|brutto\s?-?summe|rechnungsbetrag|endbetrag"
     r"|gesamtsumme|(?:summe|betrag|total|gesamt)\s*inkl|inkl\.?\s*(?:mwst|ust)|summe\s*brutto|\bbrutto\b"
     r"|(?:inklusive|including|incl\.?)\s*(?:\d+(?:[.,]\d+)?\s*%\s*)?\w*(?:steuer|mwst|ust|vat|tax)\b"
     r"|grand\s*total|total\s*amount|invoice\s*total|total\s*(?:incl|inc\b|including)|amount\s*incl|total\s*ttc"
-    r"|montant\s*ttc|\bttc\b|montant\s*total|total\s*(?:eur|usd|gbp|chf)\b|total\s*\(?(?:eur|usd|gbp|chf)"
+    r"|montant\s*ttc|\bttc\b|montant\s*total|tota(?:l|le|al)\s*\(?(?:eur|usd|gbp|chf|sek|dkk|nok|huf|pln|czk)\b"
+    r"|total\s*factura|importe\s*total|totale\s*(?:fattura|documento)|totaal\s*incl|factuurbedrag"
 )
 _DUE_AMOUNT = re.compile(
     r"zahlbetrag|zu\s*zahlen|zahlbarer\s*betrag|offener\s*betrag|faelliger\s*betrag|falliger\s*betrag"
     r"|amount\s*(?:due|payable)|due\s*payable|payable\s*amount|total\s*due|balance\s*due|balance|please\s*pay"
     r"|net\s*a\s*payer|reste\s*a\s*payer"
-    r"|total\s*a\s*payer|montant\s*a\s*payer|montant\s*du\b"
+    r"|total\s*a\s*payer|montant\s*a\s*payer|montant\s*du\b|importe\s*a\s*pagar|total\s*a\s*pagar|pendiente"
+    r"|da\s*pagare|netto\s*a\s*pagare|te\s*betalen|openstaand|nog\s*te\s*betalen"
 )
 _NET_STRONG = re.compile(
     r"summe\s*netto|netto\s?-?summe|nettobetrag|netto\s?-?betrag|gesamt\s*netto|netto\s*gesamt|nettowert"
     r"|(?:rechnungs)?summe\s*(?:ohne|exkl|excl)|betrag\s*(?:ohne|exkl)|zwischensumme\s*netto|warenwert\s*netto"
     r"|net\s*total|total\s*net|net\s*amount|total\s*(?:excl|exc\b|excluding|before\s*tax|w/o)|amount\s*(?:excl|before)"
     r"|subtotal\s*(?:excl|before)|total\s*ht\b|montant\s*ht|total\s*hors\s*tax|sous\s?-?total\s*ht|\bnet\s*ht"
-    r"|base\s*ht|tax\s*basis|taxable\s*amount|steuerbasis|steuerpflichtiger\s*betrag|\bht\b"
+    r"|base\s*ht|tax\s*basis|taxable\s*amount|steuerbasis|steuerpflichtiger\s*betrag|\bht\b|base\s*imponible"
+    r"|importe\s*neto|imponibile|totale\s*netto|totaal\s*excl|netto\s*bedrag"
 )
-_NET_WEAK = re.compile(r"\bsubtotal|sub\s?-?total|zwischensumme|sous\s?-?total|\bnetto\b|\bnet\b|warenwert|positionssumme")
+_NET_WEAK = re.compile(r"\bsubtotal|sub\s?-?total|zwischensumme|sous\s?-?total|\bnetto\b|\bnet\b|warenwert"
+                       r"|positionssumme|subtotaal|subtotale|suma\s*de\s*lineas|totale\s*righe")
 _TAX = re.compile(
     r"mwst|\bust\b|\bust\.|\bu\.?st\b|steuer\b|steuerbetrag|\bvat\b|v\.a\.t|\btva\b"
-    r"|\bgst\b|\bhst\b|sales\s*tax|\btax\b|\btaxes\b|\btaxe\b|\biva\b|\bbtw\b"
+    r"|\bgst\b|\bhst\b|sales\s*tax|\btax\b|\btaxes\b|\btaxe\b|\biva\b|\bbtw\b|\bimposta\b|cuota\s*iva"
 )
-_GROSS_WEAK = re.compile(r"\btotal\b|summe\b|\bgesamt\b|\bbetrag\b|\bmontant\b|\bamount\b")
+_GROSS_WEAK = re.compile(r"\btotal\b|summe\b|\bgesamt\b|\bbetrag\b|\bmontant\b|\bamount\b|\btotale\b|\btotaal\b"
+                         r"|\bimporte\b|\bimporto\b|\bbedrag\b")
 
 _SELLER_LABEL = re.compile(
     r"^(?:verkaufer|lieferant|leistungserbringer|rechnungssteller|seller|supplier|vendor|from|bill\s*from"
-    r"|fournisseur|vendeur|emetteur|prestataire|absender|auftragnehmer)\b"
+    r"|fournisseur|vendeur|emetteur|prestataire|absender|auftragnehmer|proveedor|vendedor|emisor|fornitore"
+    r"|cedente|venditore|leverancier|verkoper)\b"
 )
 _BUYER_LABEL = re.compile(
     r"^(?:kaufer|kunde|rechnungsempfanger|leistungsempfanger|auftraggeber|bill\s*to|billed\s*to|invoice\s*to"
     r"|sold\s*to|customer|client|buyer|facture\s*a|facturer\s*a|adresse\s*de\s*facturation|destinataire"
-    r"|acheteur|empfanger)\b"
+    r"|acheteur|empfanger|cliente|comprador|facturar\s*a|destinatario|committente|cessionario|klant|afnemer"
+    r"|koper|factuuradres)\b"
 )
-_BUYER_CONTEXT = re.compile(r"ihre|your|kunde|customer|client|kaufer|buyer|acheteur|votre|empfanger|bill\s*to")
+_BUYER_CONTEXT = re.compile(r"ihre|your|kunde|customer|client|kaufer|buyer|acheteur|votre|empfanger|bill\s*to|klant"
+                            r"|\bsu\b|\bvs\.|\buw\b")
 _LEGAL_FORM = re.compile(
     r"\b(?:gmbh|ag|kg|kgaa|ohg|ug|gbr|e\.?\s?k|e\.?\s?v|mbh|ltd|limited|llc|llp|inc|corp|corporation|plc|co"
     r"|sarl|s\.?a\.?r\.?l|sas|sasu|s\.?a|eurl|sci|snc|bv|b\.?v|nv|n\.?v|spa|s\.?p\.?a|s\.?l|srl|oy|ab|as|aps|a\.g"
     r"|sa/nv|gie)\b\.?"
 )
 _TITLE_WORDS = re.compile(
-    r"^(?:\w*rechnung\w*|invoice|facture|gutschrift|credit\s*note|avoir|tax\s*invoice|proforma|seite|page"
+    r"^(?:\w*rechnung\w*|invoice|facture|factura|fattura|factuur|gutschrift|credit\s*note|avoir|tax\s*invoice"
+    r"|proforma|seite|page|pagina|nota\s*de\s*credito|nota\s*di\s*credito|creditnota"
     r"|rechnungskorrektur|storno\w*)\b"
 )
 _NAME_FIELD = re.compile(r"^(?:name|firma|company|raison\s*sociale|societe|soci[eé]t[eé]|nom)\s*:?\s*", re.IGNORECASE)
 _SALUTATION = re.compile(r"^(?:herrn?|frau|firma|mr|mrs|ms|m\.|mme|mlle|attn|z\.?\s?hd\.?)\b\.?\s*$")
-_CREDIT_WORDS = re.compile(r"\bcredit\s*(?:note|memo)\b|\bavoir\b|\bkreditnote\b|\bstornorechnung\b")
+_CREDIT_WORDS = re.compile(r"\bcredit\s*(?:note|memo)\b|\bavoir\b|\bkreditnote\b|\bstornorechnung\b"
+                           r"|\bnota\s*de\s*credito\b|\bnota\s*di\s*credito\b|\bcreditnota\b|\bcreditfactuur\b"
+                           r"|\bfactura\s*rectificativa\b")
 _PO_LABEL = re.compile(
     r"(?:bestell\s?-?\s?(?:nummer|nr|no)|bestellung|ihre\s*bestellung|auftrags?\s?-?\s?nr|purchase\s*order"
-    r"|\bpo\s*(?:no|number|#)?|order\s*(?:no|number|#|ref)|votre\s*commande|bon\s*de\s*commande|commande\s*n)"
+    r"|\bpo\s*(?:no|number|#)?|order\s*(?:no|number|#|ref)|votre\s*commande|bon\s*de\s*commande|commande\s*n"
+    r"|su\s*pedido|n\.?\s?[°o]\.?\s*de\s*pedido|vs\.?\s*ordine|n\.\s*ordine|uw\s*bestelling|ordernummer)"
     r"\b\.?\s*[:#]?\s*"
 )
 _SEPARATORS = re.compile(r"\s*[|•●·∙◦]\s*|\s+[-–]\s+")
@@ -247,7 +280,7 @@ _VAT_CANDIDATE = re.compile(
 _IBAN_CANDIDATE = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]){11,30})")
 
 
-_CURRENCY_LABEL = re.compile(r"(?:wahrung|currency|devise|monnaie)\s*:?\s*([A-Z]{3})\b", re.IGNORECASE)
+_CURRENCY_LABEL = re.compile(r"(?:wahrung|currency|devise|monnaie|moneda|valuta)\s*:?\s*([A-Z]{3})\b", re.IGNORECASE)
 
 
 def _currency(layout: Layout) -> tuple[str, float, Box | None] | None:
@@ -776,6 +809,15 @@ def _party_from_label(layout: Layout, label: re.Pattern[str]) -> tuple[str, Box,
     return None
 
 
+_ADDRESS_LIKE = re.compile(
+    r"^(?:[a-z]{1,2}-)?\d{4,5}\s+[a-z]|^\d{4}\s?[a-z]{2}\s|^[a-z]{1,2}\d[a-z\d]?\s?\d[a-z]{2}\b"
+    r"|(?:strasse|str\.|street|road|\brd\b|weg|gasse|allee|platz|avenue|\bave\b|calle|\bvia\b|\brue\b|laan|straat"
+    r"|gatan|vagen|vej|\bbox\b|postbus|postfach|\bpo\s*box)\s*\d|^\d+[a-z]?,?\s+\w+\s+(?:street|road|avenue|lane|drive)"
+    r"|address\s*line|^\w*(?:strasse|street|straat|gatan)$"
+)
+"""A postcode-and-town line, a street with its number, a post box: an address, not a party's name."""
+
+
 def _seller_name(layout: Layout, buyer_names: set[str], buyer_boxes: set[Box]) -> tuple[str, float, Box] | None:
     scores: dict[str, list[Any]] = {}
 
@@ -783,6 +825,8 @@ def _seller_name(layout: Layout, buyer_names: set[str], buyer_boxes: set[Box]) -
         if box in buyer_boxes:
             return
         name = _clean_name(name)
+        if _ADDRESS_LIKE.search(fold(name)):
+            return
         key = re.sub(r"[\W_]+", "", fold(name))
         if len(key) < 2 or key in buyer_names:
             return
@@ -1060,9 +1104,8 @@ def judged_value(invoice: Invoice, path: str) -> Extracted:
 def _evidence(invoice: Invoice, layout: Layout, totals: "Totals", rule: dict[str, float]) -> dict[str, dict[str, float]]:
     """Judge features of each judged field that has a value: how the rules found it and what argues for it.
 
-    Every field: the rules' own confidence, the reading score of its source, text layer or OCR.
-    Amounts: whether net + tax = gross, how many tax lines agree, whether the value is the largest amount
-    printed. Dates: how many dates the document prints and how far this one lies from the others (a print
+    Every field: the rules' own confidence, the reading score of its source, text layer or OCR, whether net +
+    tax = gross. Amounts: whether the value is the largest amount printed, or zero. Dates: how many dates the document prints and how far this one lies from the others (a print
     or delivery date far from the rest is suspect). Texts: length, digits, legal form.
     """
     amounts = [value for row in layout.all_rows() for value, _ in _money(row.text) if abs(value) <= _MAX_MONEY]
@@ -1079,8 +1122,7 @@ def _evidence(invoice: Invoice, layout: Layout, totals: "Totals", rule: dict[str
                     "ocr": _source_score(layout, field.source)}
         value = field.value
         if isinstance(value, Decimal):
-            features |= {"is_largest": float(abs(value) == largest), "tax_lines": float(len(totals.tax_lines)),
-                         "due_found": float(totals.due is not None), "zero": float(value == 0)}
+            features |= {"is_largest": float(abs(value) == largest), "zero": float(value == 0)}
         elif isinstance(value, dt.date):
             others = [d for d in dates if d != value]
             gaps = sorted(abs((d - value).days) for d in others)
@@ -1129,7 +1171,9 @@ def read_invoice(pages: list[PageText]) -> tuple[Invoice, dict[str, dict[str, fl
     layout = Layout(pages)
     origin = layout.origin
     currency = _currency(layout)
-    day_first = currency is None or currency[0] != "USD"
+    # The dates themselves decide where one reading is impossible; else US dollars mean month first.
+    decided = day_first_by_dates([row.text for row in layout.all_rows()])
+    day_first = decided if decided is not None else currency is None or currency[0] != "USD"
 
     buyer_found = _party_from_label(layout, _BUYER_LABEL)
     buyer_names = {re.sub(r"[\W_]+", "", fold(buyer_found[0]))} if buyer_found else set()

@@ -85,16 +85,16 @@ _SYMBOL_RE = re.compile(
 _MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
     [
-        "jan january januar janvier janv enero ene januari",
+        "jan january januar janvier janv enero ene januari gen gennaio",
         "feb february februar fevrier fevr feb febrero februari",
-        "mar march marz maerz mrz mars marzo mac mac",
+        "mar march marz maerz mrz mars marzo mac maart mrt",
         "apr april avril avr abril abr",
-        "may mai mei mayo",
-        "jun june juni juin junio",
-        "jul july juli juillet juil julio",
+        "may mai mei mayo mag maggio",
+        "jun june juni juin junio giu giugno",
+        "jul july juli juillet juil julio lug luglio",
         "aug august aout agosto ago ogos ogo ogs",
         "sep sept september septembre septiembre set",
-        "oct october oktober okt octobre octubre",
+        "oct october oktober okt octobre octubre ott ottobre",
         "nov november novembre noviembre",
         "dec december dezember dez decembre diciembre dic dis disember",
     ],
@@ -117,8 +117,8 @@ _ISO_DATE = re.compile(
 _COMPACT_DATE = re.compile(r"(?<!\d)(?P<y>20\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)")
 _COMPACT_DAY_FIRST = re.compile(r"(?<![\d.,])(?P<d>[0-3]\d)(?P<m>[01]\d)(?P<y>20[0-4]\d)(?![\d.,])")
 _DAY_MONTH_NAME = re.compile(
-    r"(?<![\w])(?P<d>\d{1,2})(?:st|nd|rd|th)?\.?(?:\s*[/\-.]\s*|\s*)"
-    r"(?P<m>" + _MONTH_ALT + r")[a-z]*\.?,?(?:\s*[/\-.]\s*|\s+)?'?(?P<y>" + _YEAR + r")",
+    r"(?<![\w])(?P<d>\d{1,2})(?:st|nd|rd|th)?\.?(?:\s*[/\-.]\s*|\s+(?:de|di)\s+|\s*)"
+    r"(?P<m>" + _MONTH_ALT + r")[a-z]*\.?,?(?:\s*[/\-.]\s*|\s+(?:de|del)\s+|\s+)?'?(?P<y>" + _YEAR + r")",
     re.IGNORECASE,
 )
 _MONTH_NAME_DAY = re.compile(
@@ -292,3 +292,36 @@ def detect_currency(text: str) -> str | None:
     counts = Counter(code for code, _ in found)
     best = max(counts.values())
     return next(code for code, _ in found if counts[code] == best)
+
+
+_US_ADDRESS = re.compile(
+    r"\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|"
+    r"ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC),?\s+\d{5}(?:-\d{4})?\b"
+)
+
+
+def day_first_by_dates(texts: list[str]) -> bool | None:
+    """Whether the numeric dates printed can only be day-first (True) or month-first (False); None if undecided.
+
+    Each date whose first number exceeds 12 votes day-first, whose second does, month-first.
+    """
+    day_first_votes = month_first_votes = 0
+    for line in texts:
+        for match in re.finditer(r"(?<![\w.,/-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2}(?!\d))", line):
+            first, second = int(match.group(1)), int(match.group(3))
+            day_first_votes += first > 12 and second <= 12
+            month_first_votes += second > 12 and first <= 12
+    if day_first_votes == month_first_votes:
+        return None
+    return day_first_votes > month_first_votes
+
+
+def guess_day_first(texts: list[str], currency: str | None) -> bool:
+    """Day-first unless the numeric dates can only be month-first, or the receipt is priced in US dollars at a
+    US address."""
+    decided = day_first_by_dates(texts)
+    if decided is not None:
+        return decided
+    text = "\n".join(texts)
+    american = bool(_US_ADDRESS.search(text)) or bool(re.search(r"\bUSA\b|UNITED STATES", text.upper()))
+    return not (currency == "USD" and american)

@@ -28,13 +28,10 @@ from workbench.extract.features import (
     merchant_candidates,
     normalise,
 )
+from workbench.extract.parsers import guess_day_first
 from workbench.extract.ranker import ExtractionModel, load_model
 from workbench.extract.receipt_lexicon import KnownMerchants, digit_slip, plausible_snap
 
-_US_ADDRESS = re.compile(
-    r"\b(?:AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|"
-    r"ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC),?\s+\d{5}(?:-\d{4})?\b"
-)
 RANKED_FIELDS = ("total", "date", "merchant_name", "merchant_address")
 SNAP_SIMILARITY = 0.9
 """A merchant name or address reading at least this similar to a known one takes the known spelling."""
@@ -61,27 +58,12 @@ class Choice:
     confidence: float = 0.0
 
 
-def guess_day_first(rows: list[Row], currency: str | None) -> bool:
-    """Day-first unless the numeric dates can only be month-first, or the receipt is priced in US dollars."""
-    day_first_votes = month_first_votes = 0
-    for row in rows:
-        for match in re.finditer(r"(?<![\w.,/-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2}(?!\d))", row.text):
-            first, second = int(match.group(1)), int(match.group(3))
-            day_first_votes += first > 12 and second <= 12
-            month_first_votes += second > 12 and first <= 12
-    if day_first_votes != month_first_votes:
-        return day_first_votes > month_first_votes
-    text = "\n".join(row.text for row in rows)
-    american = bool(_US_ADDRESS.search(text)) or bool(re.search(r"\bUSA\b|UNITED STATES", text.upper()))
-    return not (currency == "USD" and american)
-
-
 def analyse(pages: list[PageText]) -> Analysis:
     """Rows, layout, rule-read fields and the model-free candidates of a receipt."""
     rows = group_rows(pages)
     layout = Layout.of(rows)
     rules = receipt_fields.read_rule_fields(rows)
-    day_first = guess_day_first(rows, rules.currency_code)
+    day_first = guess_day_first([row.text for row in rows], rules.currency_code)
     analysis = Analysis(rows, layout, day_first, rules=rules)
     analysis.candidates["total"] = amount_candidates(rows, layout)
     analysis.candidates["date"] = date_candidates(rows, layout, day_first)
