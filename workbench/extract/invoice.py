@@ -898,32 +898,70 @@ def _iban(layout: Layout) -> tuple[str, float, Box] | None:
 # --- line items -------------------------------------------------------------------------------------------
 
 _ITEM_HEADER = {
-    "qty": re.compile(r"^(?:menge|anzahl|qty|quantity|quantite|qte|stk|anz)\b"),
+    "qty": re.compile(r"^(?:menge|anzahl|qty|quantity|quantite|qte|stk|anz|qte\.?)\b"),
     "desc": re.compile(r"^(?:beschreibung|bezeichnung|artikelbezeichnung|artikel|description|designation|produkt"
-                       r"|product|item|leistung|libelle|position)\b"),
-    "price": re.compile(r"^(?:einzelpreis|e-?preis|preis|nettopreis|unit\s*price|price|prix\s*unitaire|prix|p\.?u"
-                        r"|einzel|rate)\b"),
+                       r"|product|item|leistung|libelle|position|descripcion|articolo|omschrijving)\b"),
+    "price": re.compile(r"^(?:einzelpreis|e-?preis|preis|nettopreis|stuckpreis|unit\s*price|price|prix\s*unitaire|prix"
+                        r"|p\.?u|einzel|rate|precio|prezzo|prijs)\b"),
+    "vat": re.compile(r"^(?:mwst|ust|vat|tva|steuersatz|tax|iva)\b\.?\s*-?%?"),
     "amount": re.compile(r"^(?:betrag|gesamt|gesamtpreis|summe|amount|total|montant|nettobetrag|nettowert|line\s*total"
-                         r"|total\s*ht|montant\s*ht)\b"),
+                         r"|total\s*ht|montant\s*ht|importe|importo|bedrag)\b"),
 }
+# Header words counted towards a table header; a VAT column alone does not make one.
+_HEADER_KINDS = ("qty", "desc", "price", "amount")
 
 
 _TOTALS_ROW = re.compile(
     r"^(?:summe|zwischensumme|gesamt|netto|brutto|rechnungssumme|rechnungsbetrag|total|subtotal|sub-total|net\b"
-    r"|montant|sous-total|tva|mwst|ust|vat|tax|steuer|umsatzsteuer|endbetrag|warenwert|positionssumme|amount\s*due)"
+    r"|montant|sous-total|tva|mwst|ust|vat|tax|steuer|umsatzsteuer|endbetrag|endsumme|warenwert|positionssumme"
+    r"|positionen\s*netto|amount\s*due|net\s*a\s*payer|gesamtbetrag|invoice\s*total|balance)"
 )
+# Section titles that close a line-item table even without an amount on their row.
+_AFTER_ITEMS = re.compile(
+    r"^(?:zahlungsbedingungen|zahlungsart|steueraufschlusselung|umsatzsteueraufschlusselung|zu-?\s*und\s*abschlage"
+    r"|belegsummen|bankverbindung|payment\s*terms|conditions\s*de\s*(?:paiement|reglement)|tax\s*(?:breakdown|summary)"
+    r"|vat\s*(?:breakdown|summary)|detail\s*tva|recapitulatif)"
+)
+# Rows inside an item table that are no items: amounts carried over a page break, allowances and charges on the
+# whole invoice.
+_NOT_AN_ITEM = re.compile(
+    r"^(?:ubertrag|uebertrag|ubertrag\s*von|report|a\s*reporter|carried\s*(?:forward|over)|brought\s*forward"
+    r"|zwischensumme|sous-total|subtotal|remise|charge|zuschlag|abschlag|rabatt|skonto|nachlass|allowance|discount"
+    r"|acompte|anzahlung|versandkosten)\b"
+)
+
+
+def _header_cells(box: Box) -> list[tuple[str, Box]]:
+    """The header kinds a box names, each with the part of the box its word takes (in proportion to its
+    characters): "Einzelpreis Summe" in one box is a price column and an amount column."""
+    found: list[tuple[str, Box]] = []
+    text = box.folded
+    width = box.x1 - box.x0
+    taken = 0
+    for word in re.finditer(r"[^\s|/]+", text):
+        if word.start() < taken:
+            continue
+        rest = text[word.start():]
+        kind, match = next(((k, m) for k, p in _ITEM_HEADER.items() if (m := p.match(rest))), (None, None))
+        if kind is None or match is None:
+            continue
+        start, end = word.start(), word.start() + max(match.end(), len(word.group(0)))
+        x0 = box.x0 + width * start / max(len(text), 1)
+        x1 = box.x0 + width * min(end, len(text)) / max(len(text), 1)
+        found.append((kind, Box(box.page, box.text[start:end], x0, box.y0, x1, box.y1, box.score, box.page_width,
+                                box.page_height, text[start:end])))
+        taken = end
+    return found
 
 
 def _item_header(rows: list[Row]) -> dict[str, Box] | None:
     """The columns of a line-item table header over 1-3 stacked rows (amount = the rightmost money column)."""
     found: dict[str, list[Box]] = {}
     for box in (b for row in rows for b in row.boxes):
-        for words in re.split(r"\s{2,}", box.folded) if box.folded else []:
-            for kind, pattern in _ITEM_HEADER.items():
-                if pattern.search(words):
-                    found.setdefault(kind, []).append(box)
-                    break
-    if "amount" not in found or len(found) < 3 - (len(found["amount"]) > 1):
+        for kind, cell in _header_cells(box):
+            found.setdefault(kind, []).append(cell)
+    kinds = [k for k in found if k in _HEADER_KINDS]
+    if "amount" not in found or len(kinds) < 3 - (len(found["amount"]) > 1):
         return None
     header = {kind: boxes[0] for kind, boxes in found.items()}
     header["amount"] = max(found["amount"], key=lambda b: b.x1)
@@ -934,11 +972,18 @@ def _item_header(rows: list[Row]) -> dict[str, Box] | None:
 
 
 def _line_items(layout: Layout) -> list[LineItem]:
-    """Rows under a line-item table header, down to the first totals row of that page."""
+    """Rows under a line-item table header, down to the first totals row or section title of that page.
+
+    An item is a row with a description and an amount in the amount column. A row with a description but no
+    amount lends it to the next row (a cell printed a line lower); a row with an amount but no description
+    takes the description printed right under it. Carried-over amounts (Übertrag, report) and invoice-level
+    allowances and charges are no items. A table continues on the next page under a repeated header.
+    """
     items: list[LineItem] = []
     for rows in layout.rows:
         header: dict[str, Box] | None = None
         pending: Row | None = None
+        orphan: Row | None = None
         skip = 0
         for index, row in enumerate(rows):
             if skip:
@@ -953,28 +998,44 @@ def _line_items(layout: Layout) -> list[LineItem]:
                     following = rows[index + skip + 1]
                     if following.boxes[0].y0 - stacked[-1].boxes[0].y1 > 1.5 * row.boxes[0].height:
                         break
+                    if _money(following.text):
+                        break
                     wider = _item_header([*stacked, following])
                     if wider is None or len(wider) <= len(header):
                         break
                     header, stacked, skip = wider, [*stacked, following], skip + 1
                 continue
             first = fold(row.boxes[0].text)
-            if _TOTALS_ROW.search(first) and _money(row.text):
+            if (_TOTALS_ROW.search(first) and _money(row.text)) or _AFTER_ITEMS.search(first):
                 break
-            item = _item_from_row(row, header)
-            if item is None and pending is not None and not any(sum(ch.isalpha() for ch in b.text) >= 3 for b in row.boxes):
-                # A cell printed a line lower than its description (multi-line table cells).
-                item = _item_from_row(Row(pending.boxes + row.boxes), header)
-                pending = None if item is not None else pending
-            elif item is None:
-                pending = row
+            if _NOT_AN_ITEM.search(first) or _item_header([row]) is not None:
+                pending = orphan = None
+                continue
+            item = None
+            if orphan is not None:
+                item = _item_from_row(Row(orphan.boxes + row.boxes), header)
+                orphan = None
+                if item is not None and _item_from_row(row, header) is None:
+                    items.append(item)
+                    pending = None
+                    continue
+                item = None
+            if pending is not None:
+                item = _item_from_row(Row(pending.boxes + row.boxes), header, description_from=pending)
+            if item is None:
+                item = _item_from_row(row, header)
             if item is not None:
                 items.append(item)
                 pending = None
+            elif _item_amount(row, header) is not None:
+                orphan, pending = row, None
+            elif any(sum(ch.isalpha() for ch in b.text) >= 3 for b in row.boxes):
+                pending = row
     return items[:1000]
 
 
-def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
+def _item_amount(row: Row, header: dict[str, Box]) -> tuple[Decimal, Box] | None:
+    """The row's amount in the header's amount column, with its box."""
     amount_col = header["amount"]
     slack = amount_col.height * 2
     in_column = [b for b in row.boxes if _money(b.text) and b.x1 >= amount_col.x0 - slack and b.x0 <= amount_col.x1 + slack]
@@ -982,18 +1043,29 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
         return None
     last = max(in_column, key=lambda b: b.x1)
     amount = _money(last.text)[-1][0]
-    if abs(amount) > _MAX_MONEY:
+    return None if abs(amount) > _MAX_MONEY else (amount, last)
+
+
+_DESCRIPTION_RATE = re.compile(r"\s*\(\s*(\d{1,2}(?:[.,]\d{1,2})?)\s?%\s*\)\s*$")
+
+
+def _item_from_row(row: Row, header: dict[str, Box], description_from: Row | None = None) -> LineItem | None:
+    found = _item_amount(row, header)
+    if found is None:
         return None
+    amount, last = found
     left, right = 0.0, float("inf")
     if "desc" in header:
         desc = header["desc"]
         left = desc.x0 - 2 * desc.height
         right = min((b.x0 for b in header.values() if b.x0 > desc.x0 + desc.height), default=right) - desc.height / 2
-    desc_parts = [b.text for b in sorted(row.boxes, key=lambda b: (b.y0, b.x0)) if b is not last
+    source = description_from.boxes if description_from is not None else row.boxes
+    desc_parts = [b.text for b in sorted(source, key=lambda b: (b.y0, b.x0)) if b is not last
                   and left <= b.x0 < right and not find_amounts(b.text) and sum(ch.isalpha() for ch in b.text) >= 3
                   and not PERCENT.fullmatch(b.text.strip())]
     if not desc_parts:
         return None
+
     def nearest(box: Box) -> str | None:
         centre = (box.x0 + box.x1) / 2
         kind = min(header, key=lambda k: min(abs(centre - (header[k].x0 + header[k].x1) / 2),
@@ -1023,11 +1095,34 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
                 if fine:
                     unit_price = Decimal(f"{fine.group(1)}.{fine.group(2)}").quantize(_CENT, rounding=ROUND_HALF_UP)
                     break
+    if quantity is None and unit_price:
+        # No quantity column: the number left of the description whose product with the unit price is the amount.
+        for box in row.boxes:
+            number = re.fullmatch(r"\s*(-?\d{1,6}(?:[.,]\d{1,4})?)\s*[A-Za-z.]{0,5}\s*", box.text)
+            if box is not last and number and box.x0 < last.x0:
+                guess = Decimal(number.group(1).replace(",", "."))
+                if guess and abs(guess * unit_price - amount) <= Decimal("0.05"):
+                    quantity = guess
+                    break
     if quantity is not None and abs(quantity) > Decimal(999999):
         quantity = None
+    tax_rate = None
+    if "vat" in header:
+        for box in row.boxes:
+            rate = PERCENT.search(box.text) if box is not last and nearest(box) == "vat" else None
+            if rate:
+                tax_rate = Decimal(rate.group(1).replace(",", "."))
+                break
+    description = " ".join(desc_parts)
+    in_description = _DESCRIPTION_RATE.search(description)
+    if in_description:
+        # "Toner schwarz (19 %)": the VAT rate printed in the description cell.
+        description = description[:in_description.start()]
+        tax_rate = tax_rate if tax_rate is not None else Decimal(in_description.group(1).replace(",", "."))
     score = min(b.score for b in row.boxes)
     consistent = quantity is not None and unit_price is not None and abs(quantity * unit_price - amount) <= Decimal("0.05")
-    return LineItem(description=" ".join(desc_parts)[:500], quantity=quantity, unit_price=unit_price, amount=amount,
+    return LineItem(description=description[:500] or None, quantity=quantity, unit_price=unit_price, amount=amount,
+                    tax_rate=tax_rate if tax_rate is not None and tax_rate <= 100 else None,
                     confidence=round((0.8 if consistent else 0.55) * (0.5 + 0.5 * score), 3),
                     source=Source(page=row.page, bbox=_row_bbox(row), text=row.text[:1000]))
 
