@@ -904,7 +904,8 @@ _ITEM_HEADER = {
     "price": re.compile(r"^(?:einzelpreis|e-?preis|preis|nettopreis|stuckpreis|unit\s*price|price|prix\s*unitaire|prix"
                         r"|p\.?u|einzel|rate|precio|prezzo|prijs)\b"),
     "vat": re.compile(r"^(?:mwst|ust|vat|tva|steuersatz|tax|iva)\b\.?\s*-?%?"),
-    "amount": re.compile(r"^(?:betrag|gesamt|gesamtpreis|summe|amount|total|montant|nettobetrag|nettowert|line\s*total"
+    "amount": re.compile(r"^(?:betrag|gesamt|gesamtpreis|gesamtbetrag|positionsbetrag|summe|amount|total|montant"
+                         r"|nettobetrag|nettowert|line\s*total"
                          r"|total\s*ht|montant\s*ht|importe|importo|bedrag)\b"),
 }
 # Header words counted towards a table header; a VAT column alone does not make one.
@@ -933,7 +934,8 @@ _NOT_AN_ITEM = re.compile(
 
 def _header_cells(box: Box) -> list[tuple[str, Box]]:
     """The header kinds a box names, each with the part of the box its word takes (in proportion to its
-    characters): "Einzelpreis Summe" in one box is a price column and an amount column."""
+    characters): "Einzelpreis Summe" in one box is a price column and an amount column; a box naming one
+    kind is that column whole."""
     found: list[tuple[str, Box]] = []
     text = box.folded
     width = box.x1 - box.x0
@@ -951,6 +953,8 @@ def _header_cells(box: Box) -> list[tuple[str, Box]]:
         found.append((kind, Box(box.page, box.text[start:end], x0, box.y0, x1, box.y1, box.score, box.page_width,
                                 box.page_height, text[start:end])))
         taken = end
+    if len(found) == 1:
+        return [(found[0][0], box)]
     return found
 
 
@@ -980,8 +984,10 @@ def _line_items(layout: Layout) -> list[LineItem]:
     allowances and charges are no items. A table continues on the next page under a repeated header.
     """
     items: list[LineItem] = []
+    carried: dict[str, Box] | None = None
     for rows in layout.rows:
-        header: dict[str, Box] | None = None
+        header = carried
+        carried = None
         pending: Row | None = None
         orphan: Row | None = None
         skip = 0
@@ -1007,6 +1013,7 @@ def _line_items(layout: Layout) -> list[LineItem]:
                 continue
             first = fold(row.boxes[0].text)
             if (_TOTALS_ROW.search(first) and _money(row.text)) or _AFTER_ITEMS.search(first):
+                header = None
                 break
             if _NOT_AN_ITEM.search(first) or _item_header([row]) is not None:
                 pending = orphan = None
@@ -1031,6 +1038,8 @@ def _line_items(layout: Layout) -> list[LineItem]:
                 orphan, pending = row, None
             elif any(sum(ch.isalpha() for ch in b.text) >= 3 for b in row.boxes):
                 pending = row
+        # A table not closed by a totals row or a section title goes on over the page break.
+        carried = header
     return items[:1000]
 
 
