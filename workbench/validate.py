@@ -74,7 +74,7 @@ def _items_total(document: Receipt | Invoice) -> Decimal | None:
 
 def _line_name(number: int, item: LineItem) -> str:
     description = (item.description or "no description")[:40]
-    return f"line {number} ({description}, {_money(item.amount)})"
+    return f"Line {number} ({description}, {_money(item.amount)})"
 
 
 def _suspect_line(items: list[LineItem], difference: Decimal, tolerance: Decimal) -> str | None:
@@ -85,7 +85,7 @@ def _suspect_line(items: list[LineItem], difference: Decimal, tolerance: Decimal
             continue
         product = item.quantity * item.unit_price
         if not _close(product, item.amount) and _close(item.amount - product, difference, tolerance):
-            return (f"{_line_name(number, item).capitalize()} reads {_money(item.amount)} where quantity "
+            return (f"{_line_name(number, item)} reads {_money(item.amount)} where quantity "
                     f"{item.quantity.normalize():f} × unit price {_money(item.unit_price)} = {_money(product)}; "
                     f"with {_money(product)}")
     # Of the lines whose amount is the difference, the least certain one is the likeliest misreading.
@@ -93,7 +93,7 @@ def _suspect_line(items: list[LineItem], difference: Decimal, tolerance: Decimal
              if item.amount is not None and _close(item.amount, difference, tolerance)]
     if extra:
         _, number, item = min(extra, key=lambda entry: (entry[0], entry[1]))
-        return f"{_line_name(number, item).capitalize()} may be no item (a total, tax or payment row); without it"
+        return f"{_line_name(number, item)} may be no item (a total, tax or payment row); without it"
     return None
 
 
