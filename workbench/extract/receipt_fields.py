@@ -42,11 +42,11 @@ _PAYMENT = [
 # Rows that print no purchased item: totals, tax, payment and change, and header data (words, on folded text).
 _NOT_ITEM = re.compile(
     r"(?<![A-Z])(?:TOTAL|TOTAAL|SUBTOTAL|SUBTOT|SUB ?-?TOTAL|GESAMT|JUMLAH|SUMMA|SALDO|TAX|GST|VAT|MWST|UST|TVA|IVA|"
-    r"NETTO|BRUTTO|CASH|CHANGE|TENDER(?:ED)?|ROUNDING|RUNDUNG|TIPS?|GRATUITY|BALANCE|PAID|VISA|MASTER ?CARD|AMEX|"
+    r"HST|PST|QST|TAXES?|IMPUESTOS?|NETTO|BRUTTO|CASH|CHANGE|TENDER(?:ED)?|ROUNDING|RUNDUNG|TIPS?|GRATUITY|BALANCE|PAID|VISA|MASTER ?CARD|AMEX|"
     r"CARD|KARTE|EC|GIROCARD|GEGEBEN|AMOUNT DUE|DUE|CREDIT|DEBIT|PURCHASE|REFUND|VOID|DATE|DATUM|TIME|UHRZEIT|TEL|"
     r"PHONE|FAX|INVOICE|RECEIPT|CASHIER|KASSE|KASSIERER|BELEG|BON-?NR|TABLE|TISCH|ITEMS|POINTS|PUNKTE|PAYMENT|SERVICE|"
     r"EAT IN|DINE IN|TAKE ?OUT|TO GO|CONTADO|EFECTIVO|CAMBIO|ENTREGADO|ESPECES|RENDU|ZU ZAHLEN|AUTH|APPROVAL|"
-    r"TERMINAL)(?![A-Z])|SUMME|BETRAG|STEUER|GELD|(?:QTY|ITEM)\s*:|^\s*BAR(?![A-Z])"
+    r"TERMINAL)(?![A-Z])|SUMME|BETRAG|STEUER|UMSATZ|GELD|(?:QTY|ITEM)\s*:|^\s*BAR(?![A-Z])"
 )
 # Fewest letters a description has: "FF" (French fries) is one, a tax row's "A 7 %" is not.
 _MIN_LETTERS = 2
@@ -176,8 +176,10 @@ _TAX_CODE = re.compile(r"^(?:\s*(?:[A-Z]{1,3}\d?\*?|\d|[*#€$]|<[A-Z]>|\([A-Z]\
                        re.IGNORECASE)
 _DISCOUNT_ROW = re.compile(r"RABATT|PREISVORTEIL|(?<![A-Z])(?:NACHLASS|DISCOUNT|DISC|COUPON|SAVINGS?|YOU SAVED|PROMO|"
                            r"MARKDOWN|REMISE|REDUCTION|DESCUENTO|SCONTO)(?![A-Z])")
-# A deposit charged with the item above it; empties brought back (Leergut, Pfandrückgabe) are items of their own.
-_DEPOSIT_ROW = re.compile(r"^(?!.*(?:LEERGUT|RUCKGABE|RUECKGABE|RETURN)).*(?:PFAND|(?<![A-Z])(?:DEPOSIT|BOTTLE DEP|CRV)(?![A-Z]))")
+# Empties brought back (Leergut, Pfandrückgabe) and returned goods: items of their own, with a negative amount.
+_RETURNED = re.compile(r"LEERGUT|RUCKGABE|RUECKGABE|(?<![A-Z])(?:RETURN|RETOUR|REFUND)")
+# A deposit charged with the item above it.
+_DEPOSIT_ROW = re.compile(r"PFAND|(?<![A-Z])(?:DEPOSIT|BOTTLE DEP|CRV)(?![A-Z])")
 
 
 @dataclass
@@ -221,7 +223,9 @@ def _item_row(row: Row) -> _ItemRow:
     if times:
         quantity, unit_price = _number(times.group("q")), _number(times.group("p"))
         masked = _blank(masked, [times.span()])
-    amounts = find_amounts(masked)
+    # "-$1.99": a minus printed before the currency sign.
+    amounts = [(-value if value > 0 and re.search(r"-\s?[$€£]\s?$", masked[:span[0]]) else value, span)
+               for value, span in find_amounts(masked)]
     if amounts and _TAX_CODE.match(masked[amounts[-1][1][1]:]):
         masked = masked[:amounts[-1][1][1]]
     letters_end = max((i + 1 for i, c in enumerate(masked) if c.isalpha()), default=0)
@@ -316,9 +320,10 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
     A row is an item when it has a description and an amount at its right ("Milch 1,19 A", "2 Burger 12.50",
     "Fries 2 4.25 8.50"). A description row without an amount takes the amount of the next row ("Brötchen" /
     "3 x 0,45 1,35 A"); a "2 x 3,90" row without an amount gives quantity and unit price to the item above or
-    below whose amount they make. Discount rows (Rabatt, Savings, Coupon) and deposit rows (Pfand) belong to
-    the item above and change its amount. Totals, tax, payment and header rows (date, table, cashier) are
-    no items.
+    below whose amount they make. Discount rows (Rabatt, Savings, Coupon), deposit rows (Pfand) and other
+    negative rows belong to the item above and change its amount; empties brought back are items of their own.
+    Totals, tax, payment and header rows (date, table, cashier) are no items, and the items end at a row whose
+    amount is their sum (a subtotal, however its label was misread).
     """
     items: list[_Item] = []
     absorbed: list[Row] = []
@@ -329,7 +334,7 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
         text = fold(entry.row.text)
         part = _item_row(entry.row)
         discount = bool(_DISCOUNT_ROW.search(text))
-        deposit = not discount and bool(_DEPOSIT_ROW.search(text))
+        deposit = not discount and bool(_DEPOSIT_ROW.search(text)) and not _RETURNED.search(text)
         if (discount or deposit) and part.amounts:
             value = -abs(part.amounts[-1]) if discount else part.amounts[-1]
             if last is not None:
@@ -345,6 +350,16 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
             if items and not part.amounts and (_has("total_strong", text) or _has("subtotal", text)):
                 break
             continue
+        running = sum((i.amount + i.adjustment for i in items), Decimal(0))
+        if len(items) >= 2 and part.amounts and abs(part.amounts[-1] - running) <= CENT:
+            # The items' sum printed under them is their subtotal, whatever its (misread) label says.
+            break
+        if part.amounts and part.amounts[-1] < 0 and last is not None and not _RETURNED.search(text):
+            # A negative row under an item ("article gratuit -1.99", "2.00-") takes its price down.
+            last.adjustment += part.amounts[-1]
+            last.rows.append(entry.row)
+            absorbed.append(entry.row)
+            continue
         if part.letters < _MIN_LETTERS and part.quantity is not None and part.unit_price is not None and not part.amounts:
             if last is None or not last.take_quantity(part):
                 quantity_row = part
@@ -358,11 +373,6 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
             continue
         elif part.amounts and description_row is not None:
             item = _Item.of([description_row, part], description_row.description)
-        elif part.amounts and part.amounts[-1] < 0 and last is not None:
-            last.adjustment += part.amounts[-1]
-            last.rows.append(entry.row)
-            absorbed.append(entry.row)
-            continue
         else:
             description_row = quantity_row = last = None
             continue
