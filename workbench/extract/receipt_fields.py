@@ -44,7 +44,7 @@ _NOT_ITEM = re.compile(
     r"(?<![A-Z])(?:TOTAL|TOTAAL|SUBTOTAL|SUBTOT|SUB ?-?TOTAL|GESAMT|JUMLAH|SUMMA|SALDO|TAX|GST|VAT|MWST|UST|TVA|IVA|"
     r"HST|PST|QST|TAXES?|IMPUESTOS?|NETTO|BRUTTO|CASH|CHANGE|TENDER(?:ED)?|ROUNDING|RUNDUNG|TIPS?|GRATUITY|BALANCE|PAID|VISA|MASTER ?CARD|AMEX|"
     r"CARD|KARTE|EC|GIROCARD|GEGEBEN|AMOUNT DUE|DUE|CREDIT|DEBIT|PURCHASE|REFUND|VOID|DATE|DATUM|TIME|UHRZEIT|TEL|"
-    r"PHONE|FAX|INVOICE|RECEIPT|CASHIER|KASSE|KASSIERER|BELEG|BON-?NR|TABLE|TISCH|ITEMS|POINTS|PUNKTE|PAYMENT|SERVICE|"
+    r"PHONE|FAX|INVOICE|RECEIPT|CASHIER|KASSE|KASSIERER|BELEG|BON-?NR|TABLE|TISCH|ITEMS|POINTS|PUNKTE|PAYMENT|SERVICE (?:CHARGE|CHG|FEE|TAX)|SVC|"
     r"EAT IN|DINE IN|TAKE ?OUT|TO GO|CONTADO|EFECTIVO|CAMBIO|ENTREGADO|ESPECES|RENDU|ZU ZAHLEN|AUTH|APPROVAL|"
     r"TERMINAL)(?![A-Z])|SUMME|BETRAG|STEUER|UMSATZ|GELD|(?:QTY|ITEM)\s*:|^\s*BAR(?![A-Z])"
 )
@@ -307,6 +307,16 @@ class _Item:
         )
 
 
+def _is_tax_row(text: str, part: _ItemRow) -> bool:
+    """A rate with a base and its tax on one row ("I.V.A. 10% 44.77 4.48 49.25"), whatever the tax is called."""
+    rate = PERCENT.search(text)
+    if rate is None or len(part.amounts) < 2:
+        return False
+    share = _number(rate.group(1)) / 100
+    return any(abs(base * share - tax) <= Decimal("0.02") or abs(base * share / (1 + share) - tax) <= Decimal("0.02")
+               for base in part.amounts for tax in part.amounts if 0 < tax < base)
+
+
 def _items_end(rows: list[RowAmounts]) -> int:
     """Index of the first total-like row: a total or subtotal label with an amount."""
     return next((i for i, r in enumerate(rows) if r.amounts and (_has("total_strong", r.label) or
@@ -345,7 +355,7 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
                 items.append(_Item(part.description, None, None, value, [entry.row]))
             description_row = quantity_row = None
             continue
-        if _NOT_ITEM.search(text):
+        if _NOT_ITEM.search(text) or _is_tax_row(entry.row.text, part):
             description_row = quantity_row = last = None
             if items and not part.amounts and (_has("total_strong", text) or _has("subtotal", text)):
                 break
