@@ -13,11 +13,11 @@ Sources, each read through the code the app uses (ingest, the `ocr` engine's pag
   without their sign (credit notes are stored negated, their labels positive).
 
 Figures per source: documents; the share whose number of items is right; item-level precision and recall
-of the amounts (a multiset match, to the cent); among amount-matched items, the share whose quantity and
-unit price agree with the label where it has one; the share whose items' amounts sum to the labelled
-subtotal (of documents with items and a subtotal or total labelled; `ceiling` is the share whose labelled
-amounts themselves do). OCR results are cached under the user cache directory
-(`receipt-workbench/line-items-ocr`, keyed by the page's pixels and the OCR settings), so reruns and the
+of the amounts (a multiset match, to the cent); among amount-matched items, the share whose description
+(letters and digits, 85 % alike), quantity and unit price agree with the label where it has one; the share
+whose items' amounts sum to the labelled subtotal (of documents with items and a subtotal or total labelled;
+`ceiling` is the share whose labelled amounts themselves do). OCR results are cached under the user cache
+directory (`receipt-workbench/line-items-ocr`, keyed by the page's pixels and the OCR settings), so reruns and the
 baseline read the same text.
 
 With `--baseline COMMIT` the same measurement runs first on that commit (a throwaway `git worktree`,
@@ -31,6 +31,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 CENT = Decimal("0.01")
 SOURCES = ("wildreceipt", "zugferd-text", "zugferd-scan")
-METRICS = ("count", "precision", "recall", "qty", "price", "sum", "ceiling")
+METRICS = ("count", "precision", "recall", "desc", "qty", "price", "sum", "ceiling")
 
 
 class CachingReader:
@@ -101,7 +102,7 @@ def _same_row(item: dict, boxes: list[dict]) -> dict | None:
 
 
 def wildreceipt_truth(label: dict) -> tuple[list[tuple], Decimal | None]:
-    """Labelled items as (amount, quantity, unit price) and the subtotal (else total) of a WildReceipt label."""
+    """Labelled items as (amount, quantity, unit price, description) and the subtotal (else total) of a label."""
     boxes = label["boxes"]
     prices = [b for b in boxes if b["label"] == "Prod_price_value"]
     quantities = [b for b in boxes if b["label"] == "Prod_quantity_value"]
@@ -109,7 +110,8 @@ def wildreceipt_truth(label: dict) -> tuple[list[tuple], Decimal | None]:
     for item in (b for b in boxes if b["label"] == "Prod_item_value"):
         price = _same_row(item, prices)
         quantity = _same_row(item, quantities)
-        items.append((_amount(price["text"]) if price else None, _amount(quantity["text"]) if quantity else None, None))
+        items.append((_amount(price["text"]) if price else None, _amount(quantity["text"]) if quantity else None, None,
+                      item["text"]))
     fields = label.get("fields") or {}
     target = _amount((fields.get("Subtotal_value") or "").split(" | ")[0]) or \
         _amount((fields.get("Total_value") or "").split(" | ")[0])
@@ -117,23 +119,33 @@ def wildreceipt_truth(label: dict) -> tuple[list[tuple], Decimal | None]:
 
 
 def invoice_truth(fields: dict) -> tuple[list[tuple], Decimal | None]:
-    """Labelled items as (amount, quantity, unit price) and the line total of a ZUGFeRD label."""
+    """Labelled items as (amount, quantity, unit price, description) and the line total of a ZUGFeRD label."""
     items = [(_number(i.get("line_total")), _number(i.get("quantity")),
-              None if i.get("net_unit_price") is None else _number(i["net_unit_price"]).quantize(CENT))
+              None if i.get("net_unit_price") is None else _number(i["net_unit_price"]).quantize(CENT), i.get("name"))
              for i in fields.get("line_items") or [] if i.get("name") is not None or i.get("line_total") is not None]
     totals = fields.get("totals") or {}
     return items, _number(totals.get("line_total")) or _number(totals.get("tax_basis_total"))
 
 
+def _same_text(got: str | None, want: str) -> bool:
+    """Descriptions compared on letters and digits (WildReceipt removed the spaces), forgiving 15 % of them."""
+    from rapidfuzz import fuzz
+
+    def key(text: str) -> str:
+        return re.sub(r"[\W_]+", "", text).upper()
+
+    return got is not None and fuzz.ratio(key(got), key(want)) >= 85
+
+
 def score(got: list[tuple], want: list[tuple], target: Decimal | None) -> dict[str, float]:
-    """Counts for one document; `got` and `want` are lists of (amount, quantity, unit price)."""
+    """Counts for one document; `got` and `want` are lists of (amount, quantity, unit price, description)."""
     counts = Counter({"docs": 1, "count": float(len(got) == len(want))})
-    got_amounts = Counter(a for a, _, _ in got if a is not None)
-    want_amounts = Counter(a for a, _, _ in want if a is not None)
+    got_amounts = Counter(g[0] for g in got if g[0] is not None)
+    want_amounts = Counter(w[0] for w in want if w[0] is not None)
     matched = sum((got_amounts & want_amounts).values())
     counts.update({"matched": matched, "got": sum(got_amounts.values()), "want": sum(want_amounts.values())})
     pool = list(got)
-    for amount, quantity, price in want:
+    for amount, quantity, price, description in want:
         found = next((g for g in pool if amount is not None and g[0] == amount), None)
         if found is None:
             continue
@@ -142,9 +154,11 @@ def score(got: list[tuple], want: list[tuple], target: Decimal | None) -> dict[s
             counts.update({"qty_n": 1, "qty_ok": int(found[1] is not None and found[1] == quantity)})
         if price is not None:
             counts.update({"price_n": 1, "price_ok": int(found[2] is not None and found[2] == price)})
+        if description:
+            counts.update({"desc_n": 1, "desc_ok": int(_same_text(found[3], description))})
     if want and target is not None:
-        got_sum = sum((a for a, _, _ in got if a is not None), Decimal(0))
-        want_sum = sum((a for a, _, _ in want if a is not None), Decimal(0))
+        got_sum = sum((g[0] for g in got if g[0] is not None), Decimal(0))
+        want_sum = sum((w[0] for w in want if w[0] is not None), Decimal(0))
         counts.update({"sum_n": 1, "sum_ok": int(abs(got_sum - target) <= CENT),
                        "ceiling_ok": int(abs(want_sum - target) <= CENT)})
     return counts
@@ -152,7 +166,7 @@ def score(got: list[tuple], want: list[tuple], target: Decimal | None) -> dict[s
 
 def _items(document) -> list[tuple]:
     return [(None if i.amount is None else abs(i.amount), None if i.quantity is None else abs(i.quantity),
-             None if i.unit_price is None else abs(i.unit_price)) for i in document.line_items]
+             None if i.unit_price is None else abs(i.unit_price), i.description) for i in document.line_items]
 
 
 def measure(data: Path, limit: int | None, sources: list[str]) -> dict[str, dict[str, float]]:
@@ -201,13 +215,13 @@ def figures(counts: dict[str, float]) -> dict[str, float | None]:
         return 100.0 * counts.get(ok, 0) / counts[n] if counts.get(n) else None
 
     return {"docs": counts.get("docs", 0), "count": share("count", "docs"), "precision": share("matched", "got"),
-            "recall": share("matched", "want"), "qty": share("qty_ok", "qty_n"), "price": share("price_ok", "price_n"),
+            "recall": share("matched", "want"), "desc": share("desc_ok", "desc_n"), "qty": share("qty_ok", "qty_n"), "price": share("price_ok", "price_n"),
             "sum": share("sum_ok", "sum_n"), "ceiling": share("ceiling_ok", "sum_n")}
 
 
 def table(after: dict[str, dict], before: dict[str, dict] | None) -> str:
     heads = {"count": "items counted right", "precision": "amount precision", "recall": "amount recall",
-             "qty": "qty right (matched)", "price": "unit price right (matched)", "sum": "items sum = subtotal",
+             "desc": "description right (matched)", "qty": "qty right (matched)", "price": "unit price right (matched)", "sum": "items sum = subtotal",
              "ceiling": "labels' own sum = subtotal"}
     lines = ["| source | docs | figure | " + ("baseline | " if before else "") + "now |",
              "|---|---|---|" + ("---|" if before else "") + "---|"]

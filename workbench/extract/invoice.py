@@ -921,7 +921,7 @@ _TOTALS_ROW = re.compile(
 _AFTER_ITEMS = re.compile(
     r"^(?:zahlungsbedingungen|zahlungsart|steueraufschlusselung|umsatzsteueraufschlusselung|zu-?\s*und\s*abschlage"
     r"|belegsummen|bankverbindung|payment\s*terms|conditions\s*de\s*(?:paiement|reglement)|tax\s*(?:breakdown|summary)"
-    r"|vat\s*(?:breakdown|summary)|detail\s*tva|recapitulatif)"
+    r"|vat\s*(?:breakdown|summary)|detail\s*tva|recapitulatif|warenwert)"
 )
 # Rows inside an item table that are no items: amounts carried over a page break, allowances and charges on the
 # whole invoice.
@@ -1027,7 +1027,7 @@ def _line_items(layout: Layout) -> list[LineItem]:
                     pending = None
                     continue
                 item = None
-            if pending is not None:
+            if pending is not None and not _numbers_only(row):
                 item = _item_from_row(Row(pending.boxes + row.boxes), header, description_from=pending)
             if item is None:
                 item = _item_from_row(row, header)
@@ -1041,6 +1041,13 @@ def _line_items(layout: Layout) -> list[LineItem]:
         # A table not closed by a totals row or a section title goes on over the page break.
         carried = header
     return items[:1000]
+
+
+def _numbers_only(row: Row) -> bool:
+    """Whether a row prints an item's numbers (quantity, price, amount) and no description: its description is
+    the row under it, not a text row above (which belongs to the item before)."""
+    numeric = [b for b in row.boxes if re.search(r"\d", b.text) and sum(ch.isalpha() for ch in b.text) <= 3]
+    return len(numeric) >= 3 and len(numeric) == len(row.boxes)
 
 
 def _item_amount(row: Row, header: dict[str, Box]) -> tuple[Decimal, Box] | None:
