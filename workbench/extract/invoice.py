@@ -990,6 +990,8 @@ def _line_items(layout: Layout) -> list[LineItem]:
         carried = None
         pending: Row | None = None
         orphan: Row | None = None
+        last_row: Row | None = None
+        continued = 0
         skip = 0
         for index, row in enumerate(rows):
             if skip:
@@ -1018,13 +1020,20 @@ def _line_items(layout: Layout) -> list[LineItem]:
             if _NOT_AN_ITEM.search(first) or _item_header([row]) is not None:
                 pending = orphan = None
                 continue
+            if items and last_row is not None and continued < 3 and _continues(row, last_row, header):
+                # A description printed over more lines than its item's numbers.
+                items[-1] = items[-1].model_copy(update={
+                    "description": f"{items[-1].description} {_description_text(row, header)}"[:500]})
+                last_row, continued = row, continued + 1
+                continue
+            last_row = None
             item = None
             if orphan is not None:
                 item = _item_from_row(Row(orphan.boxes + row.boxes), header)
                 orphan = None
                 if item is not None and _item_from_row(row, header) is None:
                     items.append(item)
-                    pending = None
+                    pending, last_row, continued = None, row, 0
                     continue
                 item = None
             if pending is not None and not _numbers_only(row):
@@ -1033,14 +1042,48 @@ def _line_items(layout: Layout) -> list[LineItem]:
                 item = _item_from_row(row, header)
             if item is not None:
                 items.append(item)
-                pending = None
+                pending, last_row, continued = None, row, 0
             elif _item_amount(row, header) is not None:
                 orphan, pending = row, None
             elif any(sum(ch.isalpha() for ch in b.text) >= 3 for b in row.boxes):
-                pending = row
+                pending = None if _is_note(_description_text(row, header)) else row
         # A table not closed by a totals row or a section title goes on over the page break.
         carried = header
     return items[:1000]
+
+
+def _description_bounds(header: dict[str, Box]) -> tuple[float, float]:
+    """The left and right edge of the description column (the whole row when there is no such column)."""
+    if "desc" not in header:
+        return 0.0, float("inf")
+    desc = header["desc"]
+    right = min((b.x0 for b in header.values() if b.x0 > desc.x0 + desc.height), default=float("inf"))
+    return desc.x0 - 2 * desc.height, right - desc.height / 2
+
+
+def _description_text(row: Row, header: dict[str, Box]) -> str:
+    left, right = _description_bounds(header)
+    return " ".join(b.text for b in row.boxes if left <= b.x0 < right)
+
+
+def _continues(row: Row, above: Row, header: dict[str, Box]) -> bool:
+    """Whether `row` goes on with the description of the item on `above`: right under it, a short text in the
+    description column only, nothing in the amount column; notes and sentences do not."""
+    gap = row.boxes[0].y0 - max(b.y1 for b in above.boxes)
+    if row.page != above.page or gap > 0.6 * row.boxes[0].height or _item_amount(row, header) is not None:
+        return False
+    left, right = _description_bounds(header)
+    if any(not left <= b.x0 < right for b in row.boxes):
+        return False
+    text = _description_text(row, header).strip()
+    return sum(ch.isalpha() for ch in text) >= 3 and len(text) <= 40 and not _is_note(text)
+
+
+def _is_note(text: str) -> bool:
+    """An item's note rather than its name: a bullet ("• Herkunftsland: DE") or a label and value
+    ("Verpackung: Karton", "Basismenge: 1 Stk")."""
+    text = text.strip()
+    return bool(re.match(r"[•*·\-–]", text) or re.search(r"\S\s?:(?:\s|$)", text))
 
 
 def _numbers_only(row: Row) -> bool:
@@ -1065,20 +1108,23 @@ def _item_amount(row: Row, header: dict[str, Box]) -> tuple[Decimal, Box] | None
 _DESCRIPTION_RATE = re.compile(r"\s*\(\s*(\d{1,2}(?:[.,]\d{1,2})?)\s?%\s*\)\s*$")
 
 
+def _wordy(text: str) -> bool:
+    """Whether a cell holds words, not only an amount with its currency ("Leergut 20 x 0,5l" does; "EUR 46,50" not)."""
+    for _, (start, end) in reversed(find_amounts(text)):
+        text = text[:start] + text[end:]
+    text = re.sub(r"(?<![A-Za-z])(?:EUR|USD|GBP|CHF)(?![A-Za-z])", "", text)
+    return sum(ch.isalpha() for ch in text) >= 3
+
+
 def _item_from_row(row: Row, header: dict[str, Box], description_from: Row | None = None) -> LineItem | None:
     found = _item_amount(row, header)
     if found is None:
         return None
     amount, last = found
-    left, right = 0.0, float("inf")
-    if "desc" in header:
-        desc = header["desc"]
-        left = desc.x0 - 2 * desc.height
-        right = min((b.x0 for b in header.values() if b.x0 > desc.x0 + desc.height), default=right) - desc.height / 2
+    left, right = _description_bounds(header)
     source = description_from.boxes if description_from is not None else row.boxes
     desc_parts = [b.text for b in sorted(source, key=lambda b: (b.y0, b.x0)) if b is not last
-                  and left <= b.x0 < right and not find_amounts(b.text) and sum(ch.isalpha() for ch in b.text) >= 3
-                  and not PERCENT.fullmatch(b.text.strip())]
+                  and left <= b.x0 < right and _wordy(b.text) and not PERCENT.fullmatch(b.text.strip())]
     if not desc_parts:
         return None
 
