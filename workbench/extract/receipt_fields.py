@@ -212,8 +212,26 @@ def _close_enough(quantity: Decimal, price: Decimal, amount: Decimal) -> bool:
     return abs(quantity * price - amount) <= max(CENT, abs(quantity) * Decimal("0.005"))
 
 
-def _item_row(row: Row) -> _ItemRow:
-    """The row's description and its quantity, unit price and amounts; dates and times are no amounts."""
+# A whole amount with thousands grouped ("50,000", "1.250"), as receipts in currencies without cents print it.
+_WHOLE_AMOUNT = re.compile(r"(?<![\d.,])\d{1,3}(?:([.,])\d{3})(?:\1\d{3})*(?![\d]|[.,]\d)")
+
+
+def _find_amounts(text: str, whole: bool) -> list[tuple[Decimal, tuple[int, int]]]:
+    if not whole:
+        return find_amounts(text)
+    return [(Decimal(re.sub(r"\D", "", m.group(0))), m.span()) for m in _WHOLE_AMOUNT.finditer(text)]
+
+
+def _priced_in_whole_units(rows: list[RowAmounts]) -> bool:
+    """Whether the receipt prints its total without cents ("Total Bill : 224,400", IDR, JPY, KRW)."""
+    totals = [r.row.text for r in rows if _has("total_strong", r.label) or _has("total_weak", r.label)
+              or _has("subtotal", r.label)]
+    return any(_WHOLE_AMOUNT.search(t) for t in totals) and not any(find_amounts(t) for t in totals)
+
+
+def _item_row(row: Row, whole: bool = False) -> _ItemRow:
+    """The row's description and its quantity, unit price and amounts; dates and times are no amounts.
+    With `whole`, amounts are whole numbers with grouped thousands (a receipt priced without cents)."""
     text = row.text
     # Numeric dates only: "2 Margarita 24.00" reads as 2 March 2024 too.
     dates = [span for _, span in find_dates(text) if not any(c.isalpha() for c in text[span[0]:span[1]])]
@@ -225,7 +243,7 @@ def _item_row(row: Row) -> _ItemRow:
         masked = _blank(masked, [times.span()])
     # "-$1.99": a minus printed before the currency sign.
     amounts = [(-value if value > 0 and re.search(r"-\s?[$€£]\s?$", masked[:span[0]]) else value, span)
-               for value, span in find_amounts(masked)]
+               for value, span in _find_amounts(masked, whole)]
     if amounts and _TAX_CODE.match(masked[amounts[-1][1][1]:]):
         masked = masked[:amounts[-1][1][1]]
     letters_end = max((i + 1 for i, c in enumerate(masked) if c.isalpha()), default=0)
@@ -340,9 +358,10 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
     description_row: _ItemRow | None = None
     quantity_row: _ItemRow | None = None
     last: _Item | None = None
+    whole = _priced_in_whole_units(rows)
     for entry in rows[:_items_end(rows)]:
         text = fold(entry.row.text)
-        part = _item_row(entry.row)
+        part = _item_row(entry.row, whole)
         discount = bool(_DISCOUNT_ROW.search(text))
         deposit = not discount and bool(_DEPOSIT_ROW.search(text)) and not _RETURNED.search(text)
         if (discount or deposit) and part.amounts:
@@ -357,7 +376,7 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
             continue
         if _NOT_ITEM.search(text) or _is_tax_row(entry.row.text, part):
             description_row = quantity_row = last = None
-            if items and not part.amounts and (_has("total_strong", text) or _has("subtotal", text)):
+            if items and (not part.amounts or whole) and (_has("total_strong", text) or _has("subtotal", text)):
                 break
             continue
         running = sum((i.amount + i.adjustment for i in items), Decimal(0))
