@@ -211,17 +211,21 @@ def measure(data: Path, limit: int | None, sources: list[str]) -> dict[str, dict
 
 
 def figures(counts: dict[str, float]) -> dict[str, float | None]:
+    """The percentages of one source from its summed counts (None where nothing was counted)."""
     def share(ok: str, n: str) -> float | None:
         return 100.0 * counts.get(ok, 0) / counts[n] if counts.get(n) else None
 
     return {"docs": counts.get("docs", 0), "count": share("count", "docs"), "precision": share("matched", "got"),
-            "recall": share("matched", "want"), "desc": share("desc_ok", "desc_n"), "qty": share("qty_ok", "qty_n"), "price": share("price_ok", "price_n"),
+            "recall": share("matched", "want"), "desc": share("desc_ok", "desc_n"), "qty": share("qty_ok", "qty_n"),
+            "price": share("price_ok", "price_n"),
             "sum": share("sum_ok", "sum_n"), "ceiling": share("ceiling_ok", "sum_n")}
 
 
 def table(after: dict[str, dict], before: dict[str, dict] | None) -> str:
+    """A Markdown table of every source and figure, the baseline beside when given."""
     heads = {"count": "items counted right", "precision": "amount precision", "recall": "amount recall",
-             "desc": "description right (matched)", "qty": "qty right (matched)", "price": "unit price right (matched)", "sum": "items sum = subtotal",
+             "desc": "description right (matched)", "qty": "qty right (matched)",
+             "price": "unit price right (matched)", "sum": "items sum = subtotal",
              "ceiling": "labels' own sum = subtotal"}
     lines = ["| source | docs | figure | " + ("baseline | " if before else "") + "now |",
              "|---|---|---|" + ("---|" if before else "") + "---|"]

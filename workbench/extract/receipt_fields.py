@@ -41,12 +41,13 @@ _PAYMENT = [
 ]
 # Rows that print no purchased item: totals, tax, payment and change, and header data (words, on folded text).
 _NOT_ITEM = re.compile(
-    r"(?<![A-Z])(?:TOTAL|TOTAAL|SUBTOTAL|SUBTOT|SUB ?-?TOTAL|GESAMT|JUMLAH|SUMMA|SALDO|TAX|GST|VAT|MWST|UST|TVA|IVA|"
-    r"HST|PST|QST|TAXES?|IMPUESTOS?|NETTO|BRUTTO|CASH|CHANGE|TENDER(?:ED)?|ROUNDING|RUNDUNG|TIPS?|GRATUITY|BALANCE|PAID|VISA|MASTER ?CARD|AMEX|"
-    r"CARD|KARTE|EC|GIROCARD|GEGEBEN|AMOUNT DUE|DUE|CREDIT|DEBIT|PURCHASE|REFUND|VOID|DATE|DATUM|TIME|UHRZEIT|TEL|"
-    r"PHONE|FAX|INVOICE|RECEIPT|CASHIER|KASSE|KASSIERER|BELEG|BON-?NR|TABLE|TISCH|ITEMS|POINTS|PUNKTE|PAYMENT|SERVICE (?:CHARGE|CHG|FEE|TAX)|SVC|"
-    r"EAT IN|DINE IN|TAKE ?OUT|TO GO|CONTADO|EFECTIVO|CAMBIO|ENTREGADO|ESPECES|RENDU|ZU ZAHLEN|AUTH|APPROVAL|"
-    r"TERMINAL)(?![A-Z])|SUMME|BETRAG|STEUER|UMSATZ|GELD|(?:QTY|ITEM)\s*:|^\s*BAR(?![A-Z])"
+    r"(?<![A-Z])(?:TOTAL|TOTAAL|SUBTOTAL|SUBTOT|SUB ?-?TOTAL|GESAMT|JUMLAH|SUMMA|SALDO|TAX|GST|VAT|MWST|UST|TVA|"
+    r"IVA|HST|PST|QST|TAXES?|IMPUESTOS?|NETTO|BRUTTO|CASH|CHANGE|TENDER(?:ED)?|ROUNDING|RUNDUNG|TIPS?|GRATUITY|"
+    r"BALANCE|PAID|VISA|MASTER ?CARD|AMEX|CARD|KARTE|EC|GIROCARD|GEGEBEN|AMOUNT DUE|DUE|CREDIT|DEBIT|PURCHASE|"
+    r"REFUND|VOID|DATE|DATUM|TIME|UHRZEIT|TEL|PHONE|FAX|INVOICE|RECEIPT|CASHIER|KASSE|KASSIERER|BELEG|BON-?NR|"
+    r"TABLE|TISCH|ITEMS|POINTS|PUNKTE|PAYMENT|SERVICE (?:CHARGE|CHG|FEE|TAX)|SVC|EAT IN|DINE IN|TAKE ?OUT|TO GO|"
+    r"CONTADO|EFECTIVO|CAMBIO|ENTREGADO|ESPECES|RENDU|ZU ZAHLEN|AUTH|APPROVAL|TERMINAL)(?![A-Z])"
+    r"|SUMME|BETRAG|STEUER|UMSATZ|GELD|(?:QTY|ITEM)\s*:|^\s*BAR(?![A-Z])"
 )
 # Fewest letters a description has: "FF" (French fries) is one, a tax row's "A 7 %" is not.
 _MIN_LETTERS = 2
@@ -172,8 +173,8 @@ _TIMES = re.compile(
 # A quantity opening the row before the description: "2 Burger", "1,00 COPA RIOJA", "2x Cola".
 _LEADING_QTY = re.compile(r"^\s*(?P<q>\d{1,3}(?:[.,]0{1,3})?)(?:\s*[xX*]\s*|\s+)(?=[^\W\d_]|[\"'#(<-])")
 # What a till prints after the amount: tax codes and flags ("A", "B", "T2", "N F", "SR", "*"), a currency ("€").
-_TAX_CODE = re.compile(r"^(?:\s*(?:[A-Z]{1,3}\d?\*?|\d|[*#€$]|<[A-Z]>|\([A-Z]\)))(?:\s+(?:[A-Z]{1,3}\d?|\d|[*#])){0,2}\s*$",
-                       re.IGNORECASE)
+_TAX_CODE = re.compile(
+    r"^(?:\s*(?:[A-Z]{1,3}\d?\*?|\d|[*#€$]|<[A-Z]>|\([A-Z]\)))(?:\s+(?:[A-Z]{1,3}\d?|\d|[*#])){0,2}\s*$", re.IGNORECASE)
 _DISCOUNT_ROW = re.compile(r"RABATT|PREISVORTEIL|(?<![A-Z])(?:NACHLASS|DISCOUNT|DISC|COUPON|SAVINGS?|YOU SAVED|PROMO|"
                            r"MARKDOWN|REMISE|REDUCTION|DESCUENTO|SCONTO)(?![A-Z])")
 # Empties brought back (Leergut, Pfandrückgabe) and returned goods: items of their own, with a negative amount.
@@ -257,8 +258,8 @@ def _item_row(row: Row, whole: bool = False) -> _ItemRow:
     values = [value for value, _ in right]
     if quantity is None and values:
         # A count printed between the description and the prices: "French Fries 2 4.25 8.50".
-        count = re.search(r"(?<![\w.,])(\d{1,3})\s*$", head[:len(head)] if len(head) > letters_end else "")
-        if count and head[:count.start()].strip():
+        count = re.search(r"(?<![\w.,])(\d{1,3})\s*$", head)
+        if count and count.start() >= letters_end and head[:count.start()].strip():
             guess = Decimal(count.group(1))
             if len(values) == 1 or _close_enough(guess, values[-2], values[-1]):
                 quantity = guess
@@ -288,14 +289,15 @@ class _Item:
             if quantity is None and len(values) >= 3 and _close_enough(values[-3], values[-2], amount):
                 quantity = values[-3]
             unit_price = values[-2]
-            if quantity is None and unit_price and (amount / unit_price) == (amount / unit_price).to_integral_value() \
-                    and 0 < amount / unit_price <= 999:
-                quantity = amount / unit_price
+            count = amount / unit_price if unit_price else Decimal(0)
+            if quantity is None and count == count.to_integral_value() and 0 < count <= 999:
+                # "Coffee 2.50 5.00": two of them.
+                quantity = count
         return cls(description, quantity, unit_price, amount, [p.row for p in parts])
 
     def take_quantity(self, part: _ItemRow) -> bool:
         """Take the quantity and unit price of a "2 x 3,90" row when they make this item's amount."""
-        if self.quantity is not None and self.unit_price is not None or part.quantity is None or part.unit_price is None:
+        if part.quantity is None or part.unit_price is None or (self.quantity is not None and self.unit_price is not None):
             return False
         if not _close_enough(part.quantity, part.unit_price, self.amount):
             return False
@@ -342,8 +344,9 @@ def _items_end(rows: list[RowAmounts]) -> int:
                                                                 _has("subtotal", r.label))), len(rows))
 
 
-def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
-    """The items between the header and the first total-like row, and the discount/deposit rows they took in.
+def read_line_items(rows: list[RowAmounts]) -> tuple[list[LineItem], list[Row]]:
+    """Purchased items between the header and the first total-like row, and the discount, deposit and other
+    negative rows they took in.
 
     A row is an item when it has a description and an amount at its right ("Milch 1,19 A", "2 Burger 12.50",
     "Fries 2 4.25 8.50"). A description row without an amount takes the amount of the next row ("Brötchen" /
@@ -389,7 +392,7 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
             last.rows.append(entry.row)
             absorbed.append(entry.row)
             continue
-        if part.letters < _MIN_LETTERS and part.quantity is not None and part.unit_price is not None and not part.amounts:
+        if part.letters < _MIN_LETTERS and part.unit_price is not None and not part.amounts:
             if last is None or not last.take_quantity(part):
                 quantity_row = part
             continue
@@ -409,12 +412,7 @@ def _read_items(rows: list[RowAmounts]) -> tuple[list[_Item], list[Row]]:
             continue
         items.append(item)
         last, description_row, quantity_row = item, None, None
-    return items, absorbed
-
-
-def read_line_items(rows: list[RowAmounts]) -> list[LineItem]:
-    """Purchased items: description, quantity, unit price and amount, read as `_read_items` describes."""
-    return [item.line_item() for item in _read_items(rows)[0]]
+    return [item.line_item() for item in items], absorbed
 
 
 def read_rule_fields(rows: list[Row]) -> RuleFields:
@@ -438,8 +436,7 @@ def read_rule_fields(rows: list[Row]) -> RuleFields:
             value = found.amounts[-1]
             setattr(fields, name, abs(value) if name in ("tip", "discount") else value)
             setattr(fields, name + "_row", found.row)
-    items, absorbed = _read_items(amounts)
-    fields.items = [item.line_item() for item in items]
+    fields.items, absorbed = read_line_items(amounts)
     if fields.items:
         fields.items_sum = sum((i.amount for i in fields.items if i.amount is not None), Decimal(0))
         # The arithmetic takes the receipt's discount off the items' sum: an item's own discount already is.
