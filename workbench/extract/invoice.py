@@ -898,12 +898,12 @@ def _iban(layout: Layout) -> tuple[str, float, Box] | None:
 # --- line items -------------------------------------------------------------------------------------------
 
 _ITEM_HEADER = {
-    "qty": re.compile(r"^(?:menge|anzahl|qty|quantity|quantite|qte|stk|anz|qte\.?)\b"),
+    "qty": re.compile(r"^(?:menge|anzahl|qty|quantity|quantite|qte|stk|anz)\b"),
     "desc": re.compile(r"^(?:beschreibung|bezeichnung|artikelbezeichnung|artikel|description|designation|produkt"
                        r"|product|item|leistung|libelle|position|descripcion|articolo|omschrijving)\b"),
     "price": re.compile(r"^(?:einzelpreis|e-?preis|preis|nettopreis|stuckpreis|unit\s*price|price|prix\s*unitaire|prix"
                         r"|p\.?u|einzel|rate|precio|prezzo|prijs)\b"),
-    "vat": re.compile(r"^(?:mwst|ust|vat|tva|steuersatz|tax|iva)\b\.?\s*-?%?"),
+    "vat": re.compile(r"^(?:mwst|ust|vat|tva|steuersatz|tax|iva)\b"),
     "amount": re.compile(r"^(?:betrag|gesamt|gesamtpreis|gesamtbetrag|positionsbetrag|summe|amount|total|montant"
                          r"|nettobetrag|nettowert|line\s*total"
                          r"|total\s*ht|montant\s*ht|importe|importo|bedrag)\b"),
@@ -926,7 +926,7 @@ _AFTER_ITEMS = re.compile(
 # Rows inside an item table that are no items: amounts carried over a page break, allowances and charges on the
 # whole invoice.
 _NOT_AN_ITEM = re.compile(
-    r"^(?:ubertrag|uebertrag|ubertrag\s*von|report|a\s*reporter|carried\s*(?:forward|over)|brought\s*forward"
+    r"^(?:ubertrag|uebertrag|report|a\s*reporter|carried\s*(?:forward|over)|brought\s*forward"
     r"|zwischensumme|sous-total|subtotal|remise|charge|zuschlag|abschlag|rabatt|skonto|nachlass|allowance|discount"
     r"|acompte|anzahlung|versandkosten)\b"
 )

@@ -174,7 +174,9 @@ _TIMES = re.compile(
 _LEADING_QTY = re.compile(r"^\s*(?P<q>\d{1,3}(?:[.,]0{1,3})?)(?:\s*[xX*]\s*|\s+)(?=[^\W\d_]|[\"'#(<-])")
 # What a till prints after the amount: tax codes and flags ("A", "B", "T2", "N F", "SR", "*"), a currency ("€").
 _TAX_CODE = re.compile(
-    r"^(?:\s*(?:[A-Z]{1,3}\d?\*?|\d|[*#€$]|<[A-Z]>|\([A-Z]\)))(?:\s+(?:[A-Z]{1,3}\d?|\d|[*#])){0,2}\s*$", re.IGNORECASE)
+    r"^(?:\s*(?:[A-Z]{1,3}\d?\*?|\d|[*#€$]|<[A-Z]>|\([A-Z]\)))(?:\s+(?:[A-Z]{1,3}\d?|\d|[*#])){0,2}\s*$",
+    re.IGNORECASE,
+)
 _DISCOUNT_ROW = re.compile(r"RABATT|PREISVORTEIL|(?<![A-Z])(?:NACHLASS|DISCOUNT|DISC|COUPON|SAVINGS?|YOU SAVED|PROMO|"
                            r"MARKDOWN|REMISE|REDUCTION|DESCUENTO|SCONTO)(?![A-Z])")
 # Empties brought back (Leergut, Pfandrückgabe) and returned goods: items of their own, with a negative amount.
@@ -297,7 +299,8 @@ class _Item:
 
     def take_quantity(self, part: _ItemRow) -> bool:
         """Take the quantity and unit price of a "2 x 3,90" row when they make this item's amount."""
-        if part.quantity is None or part.unit_price is None or (self.quantity is not None and self.unit_price is not None):
+        known = self.quantity is not None and self.unit_price is not None
+        if known or part.quantity is None or part.unit_price is None:
             return False
         if not _close_enough(part.quantity, part.unit_price, self.amount):
             return False
