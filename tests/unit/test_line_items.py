@@ -58,9 +58,10 @@ def test_weighed_quantity_is_rounded_to_the_cent() -> None:
         ("Bananen", d("0.536"), d("2.99"), d("1.60"))]
 
 
-@pytest.mark.parametrize("code", ["A", "B", "T2", "N F", "*", "€"])
+@pytest.mark.parametrize("code", ["A", "B", "T2", "N F", "*", "€", "A.", "'A"])
 def test_tax_code_after_the_amount_is_not_part_of_the_description(code: str) -> None:
-    assert items_of(f"Milch 1,19 {code}", "Summe 1,19") == [("Milch", None, None, d("1.19"))]
+    gap = "" if code.startswith("'") else " "
+    assert items_of(f"Milch 1,19{gap}{code}", "Summe 1,19") == [("Milch", None, None, d("1.19"))]
 
 
 def test_deposit_row_belongs_to_the_item_above() -> None:
@@ -113,12 +114,16 @@ def test_receipt_priced_without_cents() -> None:
                                                 ("Zuppa Soup", d("2"), d("34000"), d("68000"))]
 
 
+def test_rounding_difference_is_no_item() -> None:
+    assert items_of("Tea 2.03", "Rundungsdifferenz -0.03", "Total 2.00") == [("Tea", None, None, d("2.03"))]
+
+
 def test_header_and_payment_rows_are_no_items() -> None:
     assert items_of("Datum: 04.09.24 14:44:37", "Kasse 2 Bed. 11", "Brot 3,10 A", "Summe EUR 3,10", "Bar 5,00",
                     "Rückgeld 1,90", "MwSt 19% 0,49") == [("Brot", None, None, d("3.10"))]
 
 
-@pytest.mark.parametrize("label", ["Zwischensumme", "Summe", "Subtotal", "Total"])
+@pytest.mark.parametrize("label", ["Zwischensumme", "Summe", "Subtotal", "Total", "Zwischentotal"])
 def test_items_end_at_the_first_sum(label: str) -> None:
     assert items_of("Tea 2.00", f"{label} 2.00", "Cake 3.00") == [("Tea", None, None, d("2.00"))]
 

@@ -42,12 +42,12 @@ _PAYMENT = [
 # Rows that print no purchased item: totals, tax, payment and change, and header data (words, on folded text).
 _NOT_ITEM = re.compile(
     r"(?<![A-Z])(?:TOTAL|TOTAAL|SUBTOTAL|SUBTOT|SUB ?-?TOTAL|GESAMT|JUMLAH|SUMMA|SALDO|TAX|GST|VAT|MWST|UST|TVA|"
-    r"IVA|HST|PST|QST|TAXES?|IMPUESTOS?|NETTO|BRUTTO|CASH|CHANGE|TENDER(?:ED)?|ROUNDING|RUNDUNG|TIPS?|GRATUITY|"
+    r"IVA|HST|PST|QST|TAXES?|IMPUESTOS?|NETTO|BRUTTO|CASH|CHANGE|TENDER(?:ED)?|ROUNDING|TIPS?|GRATUITY|"
     r"BALANCE|PAID|VISA|MASTER ?CARD|AMEX|CARD|KARTE|EC|GIROCARD|GEGEBEN|AMOUNT DUE|DUE|CREDIT|DEBIT|PURCHASE|"
     r"REFUND|VOID|DATE|DATUM|TIME|UHRZEIT|TEL|PHONE|FAX|INVOICE|RECEIPT|CASHIER|KASSE|KASSIERER|BELEG|BON-?NR|"
     r"TABLE|TISCH|ITEMS|POINTS|PUNKTE|PAYMENT|SERVICE (?:CHARGE|CHG|FEE|TAX)|SVC|EAT IN|DINE IN|TAKE ?OUT|TO GO|"
     r"CONTADO|EFECTIVO|CAMBIO|ENTREGADO|ESPECES|RENDU|ZU ZAHLEN|AUTH|APPROVAL|TERMINAL)(?![A-Z])"
-    r"|SUMME|BETRAG|STEUER|UMSATZ|GELD|(?:QTY|ITEM)\s*:|^\s*BAR(?![A-Z])"
+    r"|SUMME|BETRAG|STEUER|UMSATZ|GELD|RUNDUNG|ZWISCHENTOTAL|(?:QTY|ITEM)\s*:|^\s*BAR(?![A-Z])"
 )
 # Fewest letters a description has: "FF" (French fries) is one, a tax row's "A 7 %" is not.
 _MIN_LETTERS = 2
@@ -172,9 +172,10 @@ _TIMES = re.compile(
 )
 # A quantity opening the row before the description: "2 Burger", "1,00 COPA RIOJA", "2x Cola".
 _LEADING_QTY = re.compile(r"^\s*(?P<q>\d{1,3}(?:[.,]0{1,3})?)(?:\s*[xX*]\s*|\s+)(?=[^\W\d_]|[\"'#(<-])")
-# What a till prints after the amount: tax codes and flags ("A", "B", "T2", "N F", "SR", "*"), a currency ("€").
+# What a till prints after the amount: tax codes and flags ("A", "B", "T2", "N F", "SR", "*"), a currency ("€"),
+# with the specks OCR reads around them ("A.", "'A").
 _TAX_CODE = re.compile(
-    r"^(?:\s*(?:[A-Z]{1,3}\d?\*?|\d|[*#€$]|<[A-Z]>|\([A-Z]\)))(?:\s+(?:[A-Z]{1,3}\d?|\d|[*#])){0,2}\s*$",
+    r"^['’.]?(?:\s*(?:[A-Z]{1,3}\d?[*.]?|\d|[*#€$]|<[A-Z]>|\([A-Z]\)))(?:\s+(?:[A-Z]{1,3}\d?\.?|\d|[*#])){0,2}\s*$",
     re.IGNORECASE,
 )
 _DISCOUNT_ROW = re.compile(r"RABATT|PREISVORTEIL|(?<![A-Z])(?:NACHLASS|DISCOUNT|DISC|COUPON|SAVINGS?|YOU SAVED|PROMO|"
@@ -380,13 +381,15 @@ def read_line_items(rows: list[RowAmounts]) -> tuple[list[LineItem], list[Row]]:
                 items.append(_Item(part.description, None, None, value, [entry.row]))
             description_row = quantity_row = None
             continue
+        running = sum((i.amount + i.adjustment for i in items), Decimal(0))
+        sums_items = bool(items) and bool(part.amounts) and abs(part.amounts[-1] - running) <= CENT
         if _NOT_ITEM.search(text) or _is_tax_row(entry.row.text, part):
             description_row = quantity_row = last = None
-            if items and (not part.amounts or whole) and (_has("total_strong", text) or _has("subtotal", text)):
+            if sums_items or (items and (not part.amounts or whole)
+                              and (_has("total_strong", text) or _has("subtotal", text))):
                 break
             continue
-        running = sum((i.amount + i.adjustment for i in items), Decimal(0))
-        if len(items) >= 2 and part.amounts and abs(part.amounts[-1] - running) <= CENT:
+        if len(items) >= 2 and sums_items:
             # The items' sum printed under them is their subtotal, whatever its (misread) label says.
             break
         if part.amounts and part.amounts[-1] < 0 and last is not None and not _RETURNED.search(text):
