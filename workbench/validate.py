@@ -16,7 +16,7 @@ from stdnum.eu import vat as stdnum_eu_vat
 from stdnum.exceptions import ValidationError
 from stdnum.util import get_cc_module
 
-from schemas import Invoice, Issue, Receipt
+from schemas import Invoice, Issue, LineItem, Receipt
 
 _CENT = Decimal("0.01")
 _EARLIEST = dt.date(2000, 1, 1)
@@ -72,6 +72,55 @@ def _items_total(document: Receipt | Invoice) -> Decimal | None:
     return sum((amount for amount in amounts if amount is not None), Decimal(0))
 
 
+def _line_name(number: int, item: LineItem) -> str:
+    description = (item.description or "no description")[:40]
+    return f"Line {number} ({description}, {_money(item.amount)})"
+
+
+def _suspect_line(items: list[LineItem], difference: Decimal, tolerance: Decimal) -> str | None:
+    """The line that explains `difference` (items' sum minus the target): one that is no item (its amount
+    is the difference) or one whose quantity × unit price differs from its amount by the difference."""
+    for number, item in enumerate(items, start=1):
+        if item.quantity is None or item.unit_price is None or item.amount is None:
+            continue
+        product = item.quantity * item.unit_price
+        if not _close(product, item.amount) and _close(item.amount - product, difference, tolerance):
+            return (f"{_line_name(number, item)} reads {_money(item.amount)} where quantity "
+                    f"{item.quantity.normalize():f} × unit price {_money(item.unit_price)} = {_money(product)}; "
+                    f"with {_money(product)}")
+    # Of the lines whose amount is the difference, the least certain one is the likeliest misreading.
+    extra = [(item.confidence, number, item) for number, item in enumerate(items, start=1)
+             if item.amount is not None and _close(item.amount, difference, tolerance)]
+    if extra:
+        _, number, item = min(extra, key=lambda entry: (entry[0], entry[1]))
+        return f"{_line_name(number, item)} may be no item (a total, tax or payment row); without it"
+    return None
+
+
+def _items_mismatch(document: Receipt | Invoice, items: Decimal, targets: list[tuple[str, Decimal]]) -> Issue | None:
+    """None when the items add up to one of `targets` (name, value), else an issue naming the suspect line."""
+    count = len(document.line_items)
+    tolerance = _CENT * max(1, count // 10)
+    if not targets or any(_close(items, value, tolerance) for _, value in targets):
+        return None
+    for name, value in targets:
+        suspect = _suspect_line(document.line_items, items - value, tolerance)
+        if suspect is not None:
+            return Issue(code="line_items_mismatch", field="line_items", message=(
+                f"The {count} line items add up to {_money(items)}, not to the {name} {_money(value)}. "
+                f"{suspect} they add up to it."))
+    name, value = targets[0]
+    if isinstance(document, Invoice):
+        hint = f"the difference ({_money(value - items)}) may be an invoice-level discount or charge, or a missing line"
+    elif items < value:
+        hint = f"an item of {_money(value - items)} may be missing"
+    else:
+        hint = f"{_money(items - value)} too much was read, in one line or several"
+    return Issue(code="line_items_mismatch", field="line_items", message=(
+        f"The {count} line items add up to {_money(items)}, not to the {name} {_money(value)}: {hint}; no single "
+        f"line explains the difference."))
+
+
 def _tax_line_issues(document: Receipt | Invoice, net_field: str, net: Decimal | None) -> list[Issue]:
     issues = []
     for line in document.tax_lines:
@@ -124,13 +173,30 @@ def _validate_receipt(receipt: Receipt, today: dt.date) -> list[Issue]:
     issues += _tax_line_issues(receipt, "subtotal", None)
     items = _items_total(receipt)
     if items is not None:
-        targets = [v for v in (subtotal, total) if v is not None]
-        if targets and not any(_close(items, target, _CENT * max(1, len(receipt.line_items) // 10)) for target in targets):
-            issues.append(Issue(code="line_items_mismatch", field="line_items", message=(
-                f"The {len(receipt.line_items)} line items add up to {_money(items)}, which matches neither the "
-                f"subtotal ({_money(subtotal)}) nor the total ({_money(total)}); an item may be missing or misread.")))
+        mismatch = _items_mismatch(receipt, items, _receipt_item_targets(receipt))
+        if mismatch is not None:
+            issues.append(mismatch)
     issues += _line_amount_issues(receipt)
     return issues
+
+
+def _receipt_item_targets(receipt: Receipt) -> list[tuple[str, Decimal]]:
+    """What a receipt's items may add up to: the subtotal, the total without tax (and without tip, discount and
+    rounding), or the total itself (prices that include the tax)."""
+    targets: list[tuple[str, Decimal]] = []
+    if receipt.subtotal.value is not None:
+        targets.append(("subtotal", receipt.subtotal.value))
+    total = receipt.total.value
+    if total is not None:
+        tax = receipt.tax_total.value or Decimal(0)
+        adjustments = ((receipt.tip.value or Decimal(0)) - abs(receipt.discount.value or Decimal(0))
+                       + (receipt.rounding.value or Decimal(0)))
+        if tax:
+            targets.append(("total without tax", total - tax))
+        if adjustments:
+            targets.append(("total before tip, discount and rounding", total - tax - adjustments))
+        targets.append(("total", total))
+    return targets
 
 
 def _receipt_sum_issues(receipt: Receipt, subtotal: Decimal, total: Decimal) -> list[Issue]:
@@ -183,11 +249,10 @@ def _validate_invoice(invoice: Invoice, today: dt.date) -> list[Issue]:
             f"{_money(gross)}.")))
     issues += _tax_line_issues(invoice, "net_total", net)
     items = _items_total(invoice)
-    if items is not None and net is not None and not _close(items, net, _CENT * max(1, len(invoice.line_items) // 10)):
-        issues.append(Issue(code="line_items_mismatch", field="line_items", message=(
-            f"The {len(invoice.line_items)} line items add up to {_money(items)}, but the net total reads "
-            f"{_money(net)}; the difference ({_money(net - items)}) may be an invoice-level discount or charge, "
-            f"or a missing line.")))
+    if items is not None and net is not None:
+        mismatch = _items_mismatch(invoice, items, [("net total", net)])
+        if mismatch is not None:
+            issues.append(mismatch)
     issues += _line_amount_issues(invoice)
     for role in ("seller", "buyer"):
         vat_id = getattr(invoice, role).vat_id.value

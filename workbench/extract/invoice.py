@@ -937,30 +937,72 @@ def _iban(layout: Layout) -> tuple[str, float, Box] | None:
 _ITEM_HEADER = {
     "qty": re.compile(r"^(?:menge|anzahl|qty|quantity|quantite|qte|stk|anz)\b"),
     "desc": re.compile(r"^(?:beschreibung|bezeichnung|artikelbezeichnung|artikel|description|designation|produkt"
-                       r"|product|item|leistung|libelle|position)\b"),
-    "price": re.compile(r"^(?:einzelpreis|e-?preis|preis|nettopreis|unit\s*price|price|prix\s*unitaire|prix|p\.?u"
-                        r"|einzel|rate)\b"),
-    "amount": re.compile(r"^(?:betrag|gesamt|gesamtpreis|summe|amount|total|montant|nettobetrag|nettowert|line\s*total"
-                         r"|total\s*ht|montant\s*ht)\b"),
+                       r"|product|item|leistung|libelle|position|descripcion|articolo|omschrijving)\b"),
+    "price": re.compile(r"^(?:einzelpreis|e-?preis|preis|nettopreis|stuckpreis|unit\s*price|price|prix\s*unitaire|prix"
+                        r"|p\.?u|einzel|rate|precio|prezzo|prijs)\b"),
+    "vat": re.compile(r"^(?:mwst|ust|vat|tva|steuersatz|tax|iva)\b"),
+    "amount": re.compile(r"^(?:betrag|gesamt|gesamtpreis|gesamtbetrag|positionsbetrag|summe|amount|total|montant"
+                         r"|nettobetrag|nettowert|line\s*total"
+                         r"|total\s*ht|montant\s*ht|importe|importo|bedrag)\b"),
 }
+# Header words counted towards a table header; a VAT column alone does not make one.
+_HEADER_KINDS = ("qty", "desc", "price", "amount")
 
 
 _TOTALS_ROW = re.compile(
     r"^(?:summe|zwischensumme|gesamt|netto|brutto|rechnungssumme|rechnungsbetrag|total|subtotal|sub-total|net\b"
-    r"|montant|sous-total|tva|mwst|ust|vat|tax|steuer|umsatzsteuer|endbetrag|warenwert|positionssumme|amount\s*due)"
+    r"|montant|sous-total|tva|mwst|ust|vat|tax|steuer|umsatzsteuer|endbetrag|endsumme|warenwert|positionssumme"
+    r"|positionen\s*netto|amount\s*due|net\s*a\s*payer|gesamtbetrag|invoice\s*total|balance)"
 )
+# Section titles that close a line-item table even without an amount on their row.
+_AFTER_ITEMS = re.compile(
+    r"^(?:zahlungsbedingungen|zahlungsart|steueraufschlusselung|umsatzsteueraufschlusselung|zu-?\s*und\s*abschlage"
+    r"|belegsummen|bankverbindung|payment\s*terms|conditions\s*de\s*(?:paiement|reglement)|tax\s*(?:breakdown|summary)"
+    r"|vat\s*(?:breakdown|summary)|detail\s*tva|recapitulatif|warenwert)"
+)
+# Rows inside an item table that are no items: amounts carried over a page break, allowances and charges on the
+# whole invoice.
+_NOT_AN_ITEM = re.compile(
+    r"^(?:ubertrag|uebertrag|report|a\s*reporter|carried\s*(?:forward|over)|brought\s*forward"
+    r"|zwischensumme|sous-total|subtotal|remise|charge|zuschlag|abschlag|rabatt|skonto|nachlass|allowance|discount"
+    r"|acompte|anzahlung|versandkosten)\b"
+)
+
+
+def _header_cells(box: Box) -> list[tuple[str, Box]]:
+    """The header kinds a box names, each with the part of the box its word takes (in proportion to its
+    characters): "Einzelpreis Summe" in one box is a price column and an amount column; a box naming one
+    kind is that column whole."""
+    found: list[tuple[str, Box]] = []
+    text = box.folded
+    width = box.x1 - box.x0
+    taken = 0
+    for word in re.finditer(r"[^\s|/]+", text):
+        if word.start() < taken:
+            continue
+        rest = text[word.start():]
+        kind, match = next(((k, m) for k, p in _ITEM_HEADER.items() if (m := p.match(rest))), (None, None))
+        if kind is None or match is None:
+            continue
+        start, end = word.start(), word.start() + max(match.end(), len(word.group(0)))
+        x0 = box.x0 + width * start / max(len(text), 1)
+        x1 = box.x0 + width * min(end, len(text)) / max(len(text), 1)
+        found.append((kind, Box(box.page, box.text[start:end], x0, box.y0, x1, box.y1, box.score, box.page_width,
+                                box.page_height, text[start:end])))
+        taken = end
+    if len(found) == 1:
+        return [(found[0][0], box)]
+    return found
 
 
 def _item_header(rows: list[Row]) -> dict[str, Box] | None:
     """The columns of a line-item table header over 1-3 stacked rows (amount = the rightmost money column)."""
     found: dict[str, list[Box]] = {}
     for box in (b for row in rows for b in row.boxes):
-        for words in re.split(r"\s{2,}", box.folded) if box.folded else []:
-            for kind, pattern in _ITEM_HEADER.items():
-                if pattern.search(words):
-                    found.setdefault(kind, []).append(box)
-                    break
-    if "amount" not in found or len(found) < 3 - (len(found["amount"]) > 1):
+        for kind, cell in _header_cells(box):
+            found.setdefault(kind, []).append(cell)
+    kinds = [k for k in found if k in _HEADER_KINDS]
+    if "amount" not in found or len(kinds) < 3 - (len(found["amount"]) > 1):
         return None
     header = {kind: boxes[0] for kind, boxes in found.items()}
     header["amount"] = max(found["amount"], key=lambda b: b.x1)
@@ -971,11 +1013,22 @@ def _item_header(rows: list[Row]) -> dict[str, Box] | None:
 
 
 def _line_items(layout: Layout) -> list[LineItem]:
-    """Rows under a line-item table header, down to the first totals row of that page."""
+    """Rows under a line-item table header, down to the first totals row or section title of that page.
+
+    An item is a row with a description and an amount in the amount column. A row with a description but no
+    amount lends it to the next row (a cell printed a line lower); a row with an amount but no description
+    takes the description printed right under it. Carried-over amounts (Übertrag, report) and invoice-level
+    allowances and charges are no items. A table continues on the next page under a repeated header.
+    """
     items: list[LineItem] = []
+    carried: dict[str, Box] | None = None
     for rows in layout.rows:
-        header: dict[str, Box] | None = None
+        header = carried
+        carried = None
         pending: Row | None = None
+        orphan: Row | None = None
+        last_row: Row | None = None
+        continued = 0
         skip = 0
         for index, row in enumerate(rows):
             if skip:
@@ -990,28 +1043,95 @@ def _line_items(layout: Layout) -> list[LineItem]:
                     following = rows[index + skip + 1]
                     if following.boxes[0].y0 - stacked[-1].boxes[0].y1 > 1.5 * row.boxes[0].height:
                         break
+                    if _money(following.text):
+                        break
                     wider = _item_header([*stacked, following])
                     if wider is None or len(wider) <= len(header):
                         break
                     header, stacked, skip = wider, [*stacked, following], skip + 1
                 continue
             first = fold(row.boxes[0].text)
-            if _TOTALS_ROW.search(first) and _money(row.text):
+            if (_TOTALS_ROW.search(first) and _money(row.text)) or _AFTER_ITEMS.search(first):
+                header = None
                 break
-            item = _item_from_row(row, header)
-            if item is None and pending is not None and not any(sum(ch.isalpha() for ch in b.text) >= 3 for b in row.boxes):
-                # A cell printed a line lower than its description (multi-line table cells).
-                item = _item_from_row(Row(pending.boxes + row.boxes), header)
-                pending = None if item is not None else pending
-            elif item is None:
-                pending = row
+            if _NOT_AN_ITEM.search(first) or _item_header([row]) is not None:
+                pending = orphan = None
+                continue
+            if items and last_row is not None and continued < 3 and _continues(row, last_row, header):
+                # A description printed over more lines than its item's numbers.
+                items[-1] = items[-1].model_copy(update={
+                    "description": f"{items[-1].description} {_description_text(row, header)}"[:500]})
+                last_row, continued = row, continued + 1
+                continue
+            last_row = None
+            item = None
+            if orphan is not None:
+                item = _item_from_row(Row(orphan.boxes + row.boxes), header)
+                orphan = None
+                if item is not None and _item_from_row(row, header) is None:
+                    items.append(item)
+                    pending, last_row, continued = None, row, 0
+                    continue
+                item = None
+            if pending is not None and not _numbers_only(row):
+                item = _item_from_row(Row(pending.boxes + row.boxes), header, description_from=pending)
+            if item is None:
+                item = _item_from_row(row, header)
             if item is not None:
                 items.append(item)
-                pending = None
+                pending, last_row, continued = None, row, 0
+            elif _item_amount(row, header) is not None:
+                orphan, pending = row, None
+            elif any(sum(ch.isalpha() for ch in b.text) >= 3 for b in row.boxes):
+                pending = None if _is_note(_description_text(row, header)) else row
+        # A table not closed by a totals row or a section title goes on over the page break.
+        carried = header
     return items[:1000]
 
 
-def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
+def _description_bounds(header: dict[str, Box]) -> tuple[float, float]:
+    """The left and right edge of the description column (the whole row when there is no such column)."""
+    if "desc" not in header:
+        return 0.0, float("inf")
+    desc = header["desc"]
+    right = min((b.x0 for b in header.values() if b.x0 > desc.x0 + desc.height), default=float("inf"))
+    return desc.x0 - 2 * desc.height, right - desc.height / 2
+
+
+def _description_text(row: Row, header: dict[str, Box]) -> str:
+    left, right = _description_bounds(header)
+    return " ".join(b.text for b in row.boxes if left <= b.x0 < right)
+
+
+def _continues(row: Row, above: Row, header: dict[str, Box]) -> bool:
+    """Whether `row` goes on with the description of the item on `above`: right under it, a short text in the
+    description column only, nothing in the amount column; notes and sentences do not."""
+    gap = row.boxes[0].y0 - max(b.y1 for b in above.boxes)
+    if row.page != above.page or gap > 0.6 * row.boxes[0].height or _item_amount(row, header) is not None:
+        return False
+    left, right = _description_bounds(header)
+    if any(not left <= b.x0 < right for b in row.boxes):
+        return False
+    text = _description_text(row, header).strip()
+    return sum(ch.isalpha() for ch in text) >= 3 and len(text) <= 40 and not _is_note(text)
+
+
+def _is_note(text: str) -> bool:
+    """An item's note rather than its name: a bullet ("• Herkunftsland: DE") or a label and value
+    ("Verpackung: Karton", "Basismenge: 1 Stk")."""
+    text = text.strip()
+    return bool(re.match(r"[•*·\-–]", text) or re.search(r"\S\s?:(?:\s|$)", text))
+
+
+def _numbers_only(row: Row) -> bool:
+    """Whether a row prints an item's numbers (quantity, price, amount) and no description: its description is
+    the row under it, not a text row above (which belongs to the item before)."""
+    numeric = [b for b in row.boxes if re.search(r"\d", b.text) and sum(ch.isalpha() for ch in b.text) <= 3]
+    return len(numeric) >= 3 and len(numeric) == len(row.boxes)
+
+
+def _item_amount(row: Row, header: dict[str, Box]) -> tuple[Decimal, Box] | None:
+    """The row's amount in the header's amount column, with its box."""
     amount_col = header["amount"]
     slack = amount_col.height * 2
     in_column = [b for b in row.boxes if _money(b.text) and b.x1 >= amount_col.x0 - slack and b.x0 <= amount_col.x1 + slack]
@@ -1019,19 +1139,33 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
         return None
     last = max(in_column, key=lambda b: b.x1)
     amount = _money(last.text)[-1][0]
-    if abs(amount) > _MAX_MONEY:
+    return None if abs(amount) > _MAX_MONEY else (amount, last)
+
+
+_DESCRIPTION_RATE = re.compile(r"\s*\(\s*(\d{1,2}(?:[.,]\d{1,2})?)\s?%\s*\)\s*$")
+
+
+def _wordy(text: str) -> bool:
+    """Whether a cell holds words, not only an amount with its currency ("Leergut 20 x 0,5l" does; "EUR 46,50" not)."""
+    for _, (start, end) in reversed(find_amounts(text)):
+        text = text[:start] + text[end:]
+    text = re.sub(r"(?<![A-Za-z])(?:EUR|USD|GBP|CHF)(?![A-Za-z])", "", text)
+    return sum(ch.isalpha() for ch in text) >= 3
+
+
+def _item_from_row(row: Row, header: dict[str, Box], description_from: Row | None = None) -> LineItem | None:
+    found = _item_amount(row, header)
+    if found is None:
         return None
-    left, right = 0.0, float("inf")
-    if "desc" in header:
-        desc = header["desc"]
-        left = desc.x0 - 2 * desc.height
-        right = min((b.x0 for b in header.values() if b.x0 > desc.x0 + desc.height), default=right) - desc.height / 2
-    desc_boxes = [b for b in sorted(row.boxes, key=lambda b: (b.y0, b.x0)) if b is not last
-                  and left <= b.x0 < right and not find_amounts(b.text) and sum(ch.isalpha() for ch in b.text) >= 3
-                  and not PERCENT.fullmatch(b.text.strip())]
+    amount, last = found
+    left, right = _description_bounds(header)
+    source = description_from.boxes if description_from is not None else row.boxes
+    desc_boxes = [b for b in sorted(source, key=lambda b: (b.y0, b.x0)) if b is not last
+                  and left <= b.x0 < right and _wordy(b.text) and not PERCENT.fullmatch(b.text.strip())]
     if not desc_boxes:
         return None
     used = [*desc_boxes, last]
+
     def nearest(box: Box) -> str | None:
         centre = (box.x0 + box.x1) / 2
         kind = min(header, key=lambda k: min(abs(centre - (header[k].x0 + header[k].x1) / 2),
@@ -1064,6 +1198,15 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
                     unit_price = Decimal(f"{fine.group(1)}.{fine.group(2)}").quantize(_CENT, rounding=ROUND_HALF_UP)
                     used.append(box)
                     break
+    if quantity is None and unit_price:
+        # No quantity column: the number left of the description whose product with the unit price is the amount.
+        for box in row.boxes:
+            number = re.fullmatch(r"\s*(-?\d{1,6}(?:[.,]\d{1,4})?)\s*[A-Za-z.]{0,5}\s*", box.text)
+            if box is not last and number and box.x0 < last.x0:
+                guess = Decimal(number.group(1).replace(",", "."))
+                if guess and abs(guess * unit_price - amount) <= Decimal("0.05"):
+                    quantity = guess
+                    break
     if quantity is not None and abs(quantity) > Decimal(999999):
         quantity = None
     if quantity is None and unit_price:
@@ -1071,12 +1214,26 @@ def _item_from_row(row: Row, header: dict[str, Box]) -> LineItem | None:
         ratio = amount / unit_price
         if ratio == ratio.to_integral_value() and 1 <= ratio <= 9999:
             quantity = ratio.quantize(Decimal(1))
+    tax_rate = None
+    if "vat" in header:
+        for box in row.boxes:
+            rate = PERCENT.search(box.text) if box is not last and nearest(box) == "vat" else None
+            if rate:
+                tax_rate = Decimal(rate.group(1).replace(",", "."))
+                break
+    description = " ".join(b.text for b in desc_boxes)
+    in_description = _DESCRIPTION_RATE.search(description)
+    if in_description:
+        # "Toner schwarz (19 %)": the VAT rate printed in the description cell.
+        description = description[:in_description.start()]
+        tax_rate = tax_rate if tax_rate is not None else Decimal(in_description.group(1).replace(",", "."))
     score = min(b.score for b in used)
     consistent = quantity is not None and unit_price is not None and abs(quantity * unit_price - amount) <= Decimal("0.05")
     # The source is the cells the item was read from: a position number the OCR may or may not find is not one.
-    used.sort(key=lambda b: b.x0)
-    return LineItem(description=" ".join(b.text for b in desc_boxes)[:500], quantity=quantity, unit_price=unit_price,
-                    amount=amount, confidence=round((0.8 if consistent else 0.55) * (0.5 + 0.5 * score), 3),
+    used.sort(key=lambda b: (b.y0, b.x0))
+    return LineItem(description=description[:500] or None, quantity=quantity, unit_price=unit_price, amount=amount,
+                    tax_rate=tax_rate if tax_rate is not None and tax_rate <= 100 else None,
+                    confidence=round((0.8 if consistent else 0.55) * (0.5 + 0.5 * score), 3),
                     source=Source(page=row.page, bbox=_row_bbox(Row(used)), text=Row(used).text[:1000]))
 
 
