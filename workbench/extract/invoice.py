@@ -1181,7 +1181,6 @@ def _item_from_row(row: Row, header: dict[str, Box], description_from: Row | Non
                 number = re.match(r"^\s*(-?\d+(?:[.,]\d+)?)", box.text)
                 if number:
                     quantity = Decimal(number.group(1).replace(",", "."))
-                    used.append(box)
                     break
     unit_price = None
     if "price" in header:
@@ -1190,13 +1189,11 @@ def _item_from_row(row: Row, header: dict[str, Box], description_from: Row | Non
                 prices = _money(box.text)
                 if prices:
                     unit_price = prices[-1][0]
-                    used.append(box)
                     break
                 # Unit prices may carry 3-4 decimals ("9,9000"); the schema keeps them to the cent.
                 fine = re.fullmatch(r"\s*(-?\d+)[.,](\d{3,4})\s*\S{0,3}\s*", box.text)
                 if fine:
                     unit_price = Decimal(f"{fine.group(1)}.{fine.group(2)}").quantize(_CENT, rounding=ROUND_HALF_UP)
-                    used.append(box)
                     break
     if quantity is None and unit_price:
         # No quantity column: the number left of the description whose product with the unit price is the amount.
@@ -1229,7 +1226,8 @@ def _item_from_row(row: Row, header: dict[str, Box], description_from: Row | Non
         tax_rate = tax_rate if tax_rate is not None else Decimal(in_description.group(1).replace(",", "."))
     score = min(b.score for b in used)
     consistent = quantity is not None and unit_price is not None and abs(quantity * unit_price - amount) <= Decimal("0.05")
-    # The source is the cells the item was read from: a position number the OCR may or may not find is not one.
+    # The source is the description and amount cells: a position number or a quantity cell the OCR may or may not
+    # find is not part of it (the box spans the row between them all the same).
     used.sort(key=lambda b: (b.y0, b.x0))
     return LineItem(description=description[:500] or None, quantity=quantity, unit_price=unit_price, amount=amount,
                     tax_rate=tax_rate if tax_rate is not None and tax_rate <= 100 else None,
