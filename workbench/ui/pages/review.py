@@ -87,7 +87,9 @@ def _select_next(after: int | None) -> None:
 
 def _submit_fields(document_id: int, version: int, paths: list[str], approve: bool) -> None:
     stored = store.get(document_id)
-    values = {path: st.session_state.get(_input_key(document_id, version, path)) for path in paths}
+    # Inputs of an older version may be gone from the session once a newer one was drawn: absent is unchanged.
+    values = {path: st.session_state[_input_key(document_id, version, path)] for path in paths
+              if _input_key(document_id, version, path) in st.session_state}
     current = {view.path: view.value for view in field_views(stored, threshold)}
     changed = {path: value for path, value in values.items() if (value or None) != current.get(path)}
     # A newer version holding exactly these values is this form's own earlier submission (Ctrl+Enter in a field
