@@ -29,7 +29,7 @@ from workbench.engines.ocr import OcrEngine
 from workbench.errors import InputError, WorkbenchError
 from workbench.evaluate.sroie import is_right, label_dates, label_total, read_labels, text_variants
 from workbench.evaluate.zugferd import score_invoice
-from workbench.extract.invoice import JUDGED_FIELDS, extract_invoice, judged_value, read_invoice
+from workbench.extract.invoice import JUDGED_FIELDS, calibrate, judged_value, read_invoice
 from workbench.extract.features import Candidate, address_candidates, normalise
 from workbench.extract.ranker import FieldModel, Isotonic, ExtractionModel
 from workbench.extract.receipt import RANKED_FIELDS, Analysis, add_merchant_features, analyse, merchant_end, rank
@@ -363,7 +363,7 @@ def invoice_outcomes(examples: list[InvoiceExample], model: ExtractionModel | No
     for ex in examples:
         invoice, evidence = read_invoice(ex.pages)
         if model is not None:
-            invoice = extract_invoice(ex.pages, model)
+            invoice = calibrate(invoice, evidence, model)
         scores = score_invoice(invoice, ex.fields, exact=False)
         for path, features in evidence.items():
             if path in scores:

@@ -1305,7 +1305,11 @@ def _source_score(layout: Layout, source: Source | None) -> float:
 def extract_invoice(pages: list[PageText], model: ExtractionModel | None = None) -> Invoice:
     """Read an invoice's fields from its pages' text lines, each with the calibrated confidence of `model`."""
     invoice, evidence = read_invoice(pages)
-    model = model or load_model(INVOICE_MODEL_PATH)
+    return calibrate(invoice, evidence, model or load_model(INVOICE_MODEL_PATH))
+
+
+def calibrate(invoice: Invoice, evidence: dict[str, dict[str, float]], model: ExtractionModel) -> Invoice:
+    """The invoice with each judged field's confidence from `model`'s judges and calibration map."""
     updates: dict[str, Any] = {}
     for path, features in evidence.items():
         if path not in model.fields:
